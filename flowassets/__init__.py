@@ -1,0 +1,35 @@
+"""flowassets: Metaflow-style flows as Dagster jobs.
+
+    from flowassets import FlowSpec, step, Parameter, flow_to_job
+"""
+
+from .authoring import (
+    FlowSpec, Inputs, JSONType, Parameter, batch, card, catch, conda, current, environment,
+    kubernetes, parallel, project, pypi, resources, retry, schedule, secrets, step, timeout,
+    trigger_on_finish,
+)
+from .errors import FlowassetsError
+
+__all__ = [
+    "FlowSpec", "Inputs", "JSONType", "Parameter", "batch", "card", "catch", "conda", "current",
+    "environment", "kubernetes", "parallel", "project", "pypi", "resources", "retry", "schedule",
+    "secrets", "step", "timeout", "trigger_on_finish", "FlowassetsError", "flow_to_job",
+    "build_definitions", "FlowTranslator", "FlowTranslatorSettings",
+]
+
+_LAZY = {
+    "flow_to_job": ("flowassets.translate.job", "flow_to_job"),
+    "build_definitions": ("flowassets.translate.job", "build_definitions"),
+    "FlowTranslator": ("flowassets.translate.translator", "FlowTranslator"),
+    "FlowTranslatorSettings": ("flowassets.translate.translator", "FlowTranslatorSettings"),
+}
+
+
+def __getattr__(name: str):
+    # Dagster is imported only when a job is built: `import flowassets` in a step stays cheap.
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(module), attr)
+    raise AttributeError(name)

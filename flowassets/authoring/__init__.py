@@ -1,0 +1,15 @@
+"""The Metaflow-compatible authoring API."""
+
+from .current import current
+from .decorators import (
+    batch, card, catch, conda, environment, kubernetes, parallel, project, pypi, resources,
+    retry, schedule, secrets, timeout, trigger_on_finish,
+)
+from .flowspec import FlowSpec, Inputs, step
+from .parameters import JSONType, Parameter
+
+__all__ = [
+    "FlowSpec", "Inputs", "step", "Parameter", "JSONType", "current", "batch", "card", "catch",
+    "conda", "environment", "kubernetes", "parallel", "project", "pypi", "resources", "retry",
+    "schedule", "secrets", "timeout", "trigger_on_finish",
+]

@@ -1,0 +1,58 @@
+"""``current``: what a running task knows about itself, as in Metaflow.
+
+One module-level object whose fields the runtime sets before calling a step body. Outside a
+running task every field is None and ``is_running_flow`` is False.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ParallelInfo:
+    main_ip: str
+    num_nodes: int
+    node_index: int
+    control_task_id: str
+
+
+class Current:
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self.flow_name: str | None = None
+        self.run_id: str | None = None
+        self.step_name: str | None = None
+        self.task_id: str | None = None
+        self.retry_count: int = 0
+        self.origin_run_id: str | None = None
+        self.parallel: ParallelInfo | None = None
+        self.tags: frozenset[str] = frozenset()
+        self.namespace: str | None = None
+        self.is_running_flow = False
+        self.pod: dict[str, Any] | None = None
+
+    def _bind(self, **fields: Any) -> None:
+        self._reset()
+        for key, value in fields.items():
+            setattr(self, key, value)
+        self.is_running_flow = True
+
+    @property
+    def pathspec(self) -> str | None:
+        if not self.is_running_flow:
+            return None
+        return f"{self.flow_name}/{self.run_id}/{self.step_name}/{self.task_id}"
+
+    @property
+    def is_production(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return f"current(pathspec={self.pathspec!r}, retry_count={self.retry_count})"
+
+
+current = Current()

@@ -1,0 +1,163 @@
+"""Metaflow's decorators, recorded as plain specs when the flow class is defined.
+
+Nothing is checked here: a flow file must import cleanly even when a decorator value is
+wrong, and the problem is reported when the job is built (``graph.build``), with every
+other problem in the same flow. ``DEFAULTS`` is the one place that lists each decorator,
+its arguments and their defaults; it doubles as the list of allowed arguments.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
+
+KUBERNETES_DEFAULTS: Mapping[str, Any] = MappingProxyType(
+    {
+        "cpu": 1,
+        "memory": 4096,  # MB
+        "disk": 10240,  # MB
+        "gpu": None,
+        "gpu_vendor": "nvidia",
+        "image": None,
+        "image_pull_policy": None,
+        "image_pull_secrets": None,
+        "service_account": None,
+        "secrets": None,
+        "node_selector": None,
+        "namespace": None,
+        "tolerations": None,
+        "labels": None,
+        "annotations": None,
+        "use_tmpfs": False,
+        "tmpfs_tempdir": True,
+        "tmpfs_size": None,  # MiB; defaults to half of memory when use_tmpfs is set
+        "tmpfs_path": "/metaflow_temp",
+        "persistent_volume_claims": None,
+        "shared_memory": None,  # MiB
+        "port": None,
+        "qos": "Burstable",
+        "security_context": None,
+        "compute_pool": None,
+        "hostname_resolution_timeout": 600,
+    }
+)
+
+#: Step decorators: name -> {argument: default}.
+STEP_DEFAULTS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
+    {
+        "resources": MappingProxyType(
+            {"cpu": 1, "memory": 4096, "disk": None, "gpu": None, "shared_memory": None}
+        ),
+        "kubernetes": KUBERNETES_DEFAULTS,
+        "batch": MappingProxyType(
+            {"cpu": 1, "memory": 4096, "gpu": None, "image": None, "queue": None, "iam_role": None}
+        ),
+        "retry": MappingProxyType({"times": 3, "minutes_between_retries": 2}),
+        "timeout": MappingProxyType({"seconds": 0, "minutes": 0, "hours": 0}),
+        "catch": MappingProxyType({"var": None, "print_exception": True}),
+        "environment": MappingProxyType({"vars": {}}),
+        "secrets": MappingProxyType({"sources": [], "role": None}),
+        "parallel": MappingProxyType({}),
+        "card": MappingProxyType({"type": "default", "id": None, "options": {}, "timeout": 45}),
+        "pypi": MappingProxyType({"packages": {}, "python": None}),
+        "conda": MappingProxyType({"packages": {}, "libraries": {}, "python": None, "disabled": None}),
+    }
+)
+
+#: Flow decorators: name -> {argument: default}.
+FLOW_DEFAULTS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
+    {
+        "schedule": MappingProxyType(
+            {"cron": None, "daily": True, "hourly": False, "weekly": False, "timezone": None}
+        ),
+        "project": MappingProxyType({"name": None}),
+        "trigger_on_finish": MappingProxyType({"flow": None, "flows": []}),
+    }
+)
+
+
+@dataclass(frozen=True)
+class DecoratorSpec:
+    """What the user wrote: the decorator's name and only the arguments they set."""
+
+    name: str
+    args: Mapping[str, Any] = field(default_factory=dict)
+    line: int | None = None
+
+    def resolved(self) -> dict[str, Any]:
+        """Defaults overlaid with what the user set (unknown arguments kept, for linting)."""
+        defaults = STEP_DEFAULTS.get(self.name) or FLOW_DEFAULTS.get(self.name) or {}
+        return {**defaults, **self.args}
+
+
+STEP_DECORATORS_ATTR = "_flowassets_decorators"
+FLOW_DECORATORS_ATTR = "_flowassets_flow_decorators"
+
+
+def _caller_line(depth: int = 2) -> int | None:
+    frame = inspect.currentframe()
+    try:
+        for _ in range(depth):
+            frame = frame.f_back if frame else None
+        return frame.f_lineno if frame else None
+    finally:
+        del frame
+
+
+def _attach(target: Any, attr: str, spec: DecoratorSpec) -> Any:
+    # Read the target's own dict: a subclass must not inherit its parent's flow decorators.
+    existing = list(vars(target).get(attr, ())) if hasattr(target, "__dict__") else []
+    setattr(target, attr, tuple(existing) + (spec,))
+    return target
+
+
+def _make_decorator(name: str, attr: str) -> Callable[..., Any]:
+    def decorator(target: Any = None, **kwargs: Any) -> Any:
+        line = _caller_line()
+        if target is not None and callable(target) and not kwargs:
+            return _attach(target, attr, DecoratorSpec(name, {}, line))
+        if target is not None:
+            kwargs = {"_positional": target, **kwargs}
+
+        def apply(func: Any) -> Any:
+            return _attach(func, attr, DecoratorSpec(name, dict(kwargs), line))
+
+        return apply
+
+    decorator.__name__ = name
+    decorator.__qualname__ = name
+    defaults = STEP_DEFAULTS.get(name) or FLOW_DEFAULTS.get(name) or {}
+    decorator.__doc__ = (
+        f"Metaflow's @{name}. Arguments and defaults: "
+        + (", ".join(f"{k}={v!r}" for k, v in defaults.items()) or "none")
+    )
+    return decorator
+
+
+resources = _make_decorator("resources", STEP_DECORATORS_ATTR)
+kubernetes = _make_decorator("kubernetes", STEP_DECORATORS_ATTR)
+batch = _make_decorator("batch", STEP_DECORATORS_ATTR)
+retry = _make_decorator("retry", STEP_DECORATORS_ATTR)
+timeout = _make_decorator("timeout", STEP_DECORATORS_ATTR)
+catch = _make_decorator("catch", STEP_DECORATORS_ATTR)
+environment = _make_decorator("environment", STEP_DECORATORS_ATTR)
+secrets = _make_decorator("secrets", STEP_DECORATORS_ATTR)
+parallel = _make_decorator("parallel", STEP_DECORATORS_ATTR)
+card = _make_decorator("card", STEP_DECORATORS_ATTR)
+pypi = _make_decorator("pypi", STEP_DECORATORS_ATTR)
+conda = _make_decorator("conda", STEP_DECORATORS_ATTR)
+
+schedule = _make_decorator("schedule", FLOW_DECORATORS_ATTR)
+project = _make_decorator("project", FLOW_DECORATORS_ATTR)
+trigger_on_finish = _make_decorator("trigger_on_finish", FLOW_DECORATORS_ATTR)
+
+
+def step_decorators(func: Any) -> tuple[DecoratorSpec, ...]:
+    return tuple(getattr(func, STEP_DECORATORS_ATTR, ()))
+
+
+def flow_decorators(cls: type) -> tuple[DecoratorSpec, ...]:
+    # Only the class's own decorators: a subclass does not inherit its parent's schedule.
+    return tuple(cls.__dict__.get(FLOW_DECORATORS_ATTR, ()))

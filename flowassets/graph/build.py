@@ -1,0 +1,371 @@
+"""From a flow class to a validated ``FlowGraph``, or one error listing every problem.
+
+The checks mirror Metaflow's lint.py (and go further: every problem is reported, not just the
+first). Nesting is computed in one pass in topological order, linear in the size of the
+graph, unlike Metaflow's path enumeration.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections import deque
+from typing import Any
+
+from ..authoring.decorators import flow_decorators, step_decorators
+from ..authoring.flowspec import RESERVED_NAMES
+from ..errors import DecoratorError, FlowDefinitionError, GraphError, Problem
+from . import model
+from .parse import ParsedFlow, ParsedStep, collect_parameters, parse_flow
+
+_CACHE: "weakref.WeakKeyDictionary[type, model.FlowGraph]" = weakref.WeakKeyDictionary()
+
+
+def build_graph(cls: type) -> model.FlowGraph:
+    """Parse and validate ``cls``; raises ``FlowDefinitionError`` with every problem found."""
+    cached = _CACHE.get(cls)
+    if cached is not None:
+        return cached
+    if getattr(cls, "_graph", None) is not None and _is_metaflow_class(cls):
+        from .metaflow_graph import graph_from_metaflow
+
+        graph = graph_from_metaflow(cls)
+    else:
+        graph = _build(cls)
+    _CACHE[cls] = graph
+    return graph
+
+
+def _is_metaflow_class(cls: type) -> bool:
+    return any(k.__module__ == "metaflow.flowspec" for k in cls.__mro__)
+
+
+def _build(cls: type) -> model.FlowGraph:
+    parsed = parse_flow(cls)
+    problems = list(parsed.problems)
+    for step in parsed.steps.values():
+        problems.extend(step.problems)
+    params, param_problems = _parameters(cls, parsed)
+    problems.extend(param_problems)
+    structural = _check_structure(parsed, {p.attr_name for p in params})
+    problems.extend(structural)
+    nodes: dict[str, model.StepNode] = {}
+    order: tuple[str, ...] = ()
+    if not structural and not any(p.code in _FATAL_PARSE for p in problems):
+        order = _topological(parsed, problems)
+        if order:
+            nodes = _analyse(parsed, order, problems)
+    from ..compute.spec import check_flow_decorators, check_step_decorators
+
+    for step in parsed.steps.values():
+        problems.extend(check_step_decorators(parsed.name, step.name, step_decorators(step.func),
+                                              step.file, nodes.get(step.name)))
+    problems.extend(check_flow_decorators(parsed.name, flow_decorators(cls), parsed.file))
+    if problems:
+        graph_codes = {p.code for p in problems if not p.code.startswith("decorator")}
+        error = GraphError if graph_codes else DecoratorError
+        raise error(_dedupe(problems))
+    return model.FlowGraph(
+        flow_name=parsed.name, steps=nodes, order=order, parameters=tuple(params),
+        flow_decorators=flow_decorators(cls), doc=_doc(cls), file=parsed.file,
+    )
+
+
+_FATAL_PARSE = {"multiple-next", "switch-needs-dict", "bad-next-target", "dict-without-condition",
+                "source-unavailable"}
+
+
+def _doc(cls: type) -> str | None:
+    import inspect
+
+    doc = cls.__dict__.get("__doc__")
+    return inspect.cleandoc(doc) if doc else None
+
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    return list(dict.fromkeys(problems))
+
+
+def _parameters(cls: type, parsed: ParsedFlow) -> tuple[list[model.ParameterSpec], list[Problem]]:
+    flow = parsed.name
+    specs, problems, seen = [], [], {}
+    for attr, param in collect_parameters(cls):
+        def bad(code: str, message: str, fix: str | None = None) -> None:
+            problems.append(Problem(code, flow, f"Parameter {param.name!r} (attribute {attr!r}): "
+                                    + message, file=parsed.file, fix=fix))
+        if attr in RESERVED_NAMES or param.name in RESERVED_NAMES:
+            bad("parameter-reserved-name", "the name is reserved by FlowSpec.", "rename it.")
+        if attr in parsed.steps or param.name in parsed.steps:
+            bad("parameter-shadows-step", "a step has the same name.", "rename the Parameter.")
+        if param.name in seen:
+            bad("parameter-duplicate-name", f"attribute {seen[param.name]!r} uses the same name.")
+        seen[param.name] = attr
+        if not param.name or not param.name.replace("-", "_").isidentifier():
+            bad("parameter-bad-name", "names must be letters, digits, '_' or '-'.")
+        if param.required and param.has_default:
+            bad("parameter-required-with-default", "a required Parameter cannot have a default.",
+                "drop required=True or the default.")
+        if param.unknown_kwargs:
+            bad("parameter-unknown-argument", f"unknown argument(s) {sorted(param.unknown_kwargs)}.")
+        if param.type_name not in ("str", "int", "float", "bool", "JSON"):
+            bad("parameter-bad-type", f"type {param.type_name} is not supported.",
+                "use str, int, float, bool or JSONType.")
+        default = None
+        try:
+            default = param.default_value()
+            if default is not None and param.type_name != "JSON":
+                default = param.convert(default, flow)
+            elif param.type_name == "JSON" and isinstance(default, str):
+                param.convert(default, flow)
+        except Exception as exc:  # noqa: BLE001 - any failure of a user default is a problem
+            bad("parameter-bad-default", f"its default {param.default!r} does not fit: {exc}")
+        specs.append(model.ParameterSpec(attr, param.name, param.type_name, default,
+                                         param.has_default, param.required, param.help))
+    return specs, problems
+
+
+def _check_structure(parsed: ParsedFlow, param_names: set[str]) -> list[Problem]:
+    flow, steps, problems = parsed.name, parsed.steps, []
+
+    def add(code: str, message: str, step: ParsedStep | None = None, fix: str | None = None) -> None:
+        problems.append(Problem(code, flow, message, step.name if step else None,
+                                step.file if step else parsed.file,
+                                step.line if step else None, fix))
+
+    if "start" not in steps:
+        add("missing-start", "there is no step named 'start'.", fix="add @step def start(self).")
+    if "end" not in steps:
+        add("missing-end", "there is no step named 'end'.", fix="add @step def end(self).")
+    for step in steps.values():
+        if step.name in RESERVED_NAMES:
+            add("reserved-step-name", f"{step.name!r} is reserved by FlowSpec.", step,
+                "rename the step.")
+        if not (step.name.isascii() and step.name.isidentifier()):
+            add("bad-step-name", "step names must be ASCII letters, digits and '_' (Dagster's rule).",
+                step)
+        if step.name == "end":
+            if step.has_next:
+                add("end-has-next", "the end step must not call self.next().", step,
+                    "remove self.next() from end.")
+        elif not step.has_next and not step.problems:
+            add("missing-next", "the step does not end with self.next(...).", step,
+                "add self.next(self.<following step>) as the last statement.")
+        for target in step.out:
+            if target not in steps:
+                add("unknown-next-target", f"self.next() names {target!r}, which is not a @step "
+                    "of this flow.", step, f"decorate {target!r} with @step or fix the name.")
+        if step.name == "start" and step.takes_inputs:
+            add("start-is-join", "the start step cannot take inputs.", step)
+        if step.num_parallel is not None:
+            for target in step.out:
+                if target in steps and not any(d.name == "parallel"
+                                                for d in step_decorators(steps[target].func)):
+                    add("parallel-target-not-parallel", f"num_parallel goes to {target!r}, which "
+                        "is not decorated with @parallel.", step, f"add @parallel to {target!r}.")
+        if step.foreach_var and not parsed.dynamic_setattr:
+            if step.foreach_var not in parsed.assigned_names and step.foreach_var not in param_names:
+                add("foreach-var-never-set", f"foreach={step.foreach_var!r} names an artifact that "
+                    "no step sets.", step, f"assign self.{step.foreach_var} before self.next().")
+        if step.condition_var and not parsed.dynamic_setattr:
+            if step.condition_var not in parsed.assigned_names and step.condition_var not in param_names:
+                add("condition-var-never-set", f"condition={step.condition_var!r} names an artifact "
+                    "that no step sets.", step, f"assign self.{step.condition_var} first.")
+    return problems
+
+
+def _topological(parsed: ParsedFlow, problems: list[Problem]) -> tuple[str, ...]:
+    flow, steps = parsed.name, parsed.steps
+    reachable, queue = {"start"}, deque(["start"])
+    while queue:
+        for target in steps[queue.popleft()].out:
+            if target not in reachable:
+                reachable.add(target)
+                queue.append(target)
+    for name, step in steps.items():
+        if name not in reachable:
+            problems.append(Problem("unreachable-step", flow, "no path from start reaches this step.",
+                                    name, step.file, step.line,
+                                    "call self.next() to it from another step, or delete it."))
+    indegree = {n: 0 for n in reachable}
+    for n in reachable:
+        for t in steps[n].out:
+            indegree[t] += 1
+    ready = deque(n for n in reachable if indegree[n] == 0)
+    order = []
+    while ready:
+        n = ready.popleft()
+        order.append(n)
+        for t in steps[n].out:
+            indegree[t] -= 1
+            if indegree[t] == 0:
+                ready.append(t)
+    if len(order) != len(reachable):
+        loop = sorted(n for n in reachable if indegree[n] > 0)
+        switch = [n for n in loop if steps[n].switch_cases]
+        if switch:
+            problems.append(Problem(
+                "switch-loop", flow, f"the switch in step {switch[0]!r} loops back through {loop}; "
+                "Dagster jobs are acyclic, so loops are not supported.", switch[0],
+                steps[switch[0]].file, steps[switch[0]].line,
+                "repeat the work inside one step (a while loop), or unroll the loop."))
+        else:
+            problems.append(Problem("cycle", flow, f"steps {loop} form a cycle.", loop[0],
+                                    steps[loop[0]].file, steps[loop[0]].line,
+                                    "a flow must be acyclic: remove the edge that points back."))
+        return ()
+    return tuple(order)
+
+
+def _kind(step: ParsedStep) -> str:
+    if step.foreach_var is not None:
+        return model.FOREACH
+    if step.switch_cases is not None:
+        return model.SWITCH
+    if step.num_parallel is not None:
+        return model.PARALLEL_SPLIT
+    if len(step.out) > 1:
+        return model.SPLIT
+    if step.takes_inputs:
+        return model.JOIN
+    if step.name == "end":
+        return model.END
+    if step.name == "start":
+        return model.START
+    return model.LINEAR
+
+
+def _analyse(parsed: ParsedFlow, order: tuple[str, ...],
+             problems: list[Problem]) -> dict[str, model.StepNode]:
+    flow, steps = parsed.name, parsed.steps
+    parents: dict[str, list[str]] = {n: [] for n in order}
+    for n in order:
+        for t in steps[n].out:
+            parents[t].append(n)
+    # For each step: the stack of enclosing splits and which branch of each it is on.
+    stack: dict[str, tuple[str, ...]] = {}
+    branch: dict[str, tuple[tuple[str, int], ...]] = {}
+    joins_of: dict[str, list[str]] = {}
+    closes: dict[str, str] = {}
+    covered: dict[str, set[int]] = {}
+    kinds = {n: _kind(steps[n]) for n in order}
+
+    def add(code: str, message: str, name: str, fix: str | None = None) -> None:
+        s = steps[name]
+        problems.append(Problem(code, flow, message, name, s.file, s.line, fix))
+
+    for n in order:
+        step = steps[n]
+        if n == "start":
+            stack[n], branch[n] = (), ()
+            continue
+        contributions = []
+        for p in parents[n]:
+            ps = steps[p]
+            if kinds[p] in model.SPLIT_KINDS:
+                contributions.append((p, stack[p] + (p,), branch[p] + ((p, ps.out.index(n)),)))
+            else:
+                contributions.append((p, stack[p], branch[p]))
+        if step.takes_inputs:
+            tops = {c[1][-1] if c[1] else None for c in contributions}
+            if None in tops:
+                add("inputs-on-non-join", "the step takes `inputs` but does not close a split or "
+                    "foreach.", n, f"drop the inputs argument: def {n}(self).")
+                stack[n], branch[n] = contributions[0][1], contributions[0][2]
+                continue
+            if len(tops) > 1:
+                foreach_tops = [t for t in tops if kinds[t] == model.FOREACH]
+                code = "join-mixes-foreach" if foreach_tops else "join-mixes-splits"
+                add(code, f"this join closes branches of different splits {sorted(tops)}; a join "
+                    "closes the branches of exactly one split (innermost first).", n,
+                    "join each split's branches in their own join step.")
+                stack[n], branch[n] = contributions[0][1][:-1], contributions[0][2][:-1]
+                continue
+            split = tops.pop()
+            outer = {c[1][:-1] for c in contributions}
+            if len(outer) > 1:
+                add("inconsistent-nesting", "the inputs of this join come from different nesting "
+                    "levels.", n)
+            if kinds[split] == model.FOREACH and split in parents[n]:
+                add("foreach-straight-to-join", f"foreach step {split!r} goes straight to this "
+                    "join; a foreach needs at least one step between split and join.", split)
+            joins_of.setdefault(split, []).append(n)
+            closes[n] = split
+            covered.setdefault(split, set()).update(c[2][-1][1] for c in contributions)
+            stack[n], branch[n] = contributions[0][1][:-1], contributions[0][2][:-1]
+        else:
+            shapes = {(c[1], c[2]) for c in contributions}
+            if len(shapes) > 1:
+                stacks = {c[1] for c in contributions}
+                if len(stacks) == 1:
+                    top = next(iter(stacks))[-1]
+                    add("join-without-inputs", f"the step merges branches of split {top!r} but "
+                        "takes no inputs.", n, f"declare it as a join: def {n}(self, inputs).")
+                else:
+                    add("inconsistent-nesting", "the step is reached from different split/foreach "
+                        f"nesting levels ({sorted(parents[n])}).", n,
+                        "join each split before its branches meet.")
+            stack[n], branch[n] = contributions[0][1], contributions[0][2]
+        if n == "end" and stack[n]:
+            add("unjoined-split", f"the flow reaches end inside {list(stack[n])}; every split "
+                "and foreach needs a join.", n, "add a join step before end.")
+    for n in order:
+        step = steps[n]
+        if step.takes_inputs and (kinds[n] in model.SPLIT_KINDS or kinds[n] == model.SWITCH):
+            add("join-cannot-split", "a join step cannot itself split; add a step after the join.",
+                n, f"join in {n!r}, then split in a following step.")
+        if step.switch_cases:
+            for target in step.out:
+                if steps[target].takes_inputs:
+                    add("switch-to-join", f"switch case goes straight to join {target!r}; a "
+                        "conditional path cannot lead directly to a join step.", n,
+                        "put one step between the switch and the join.")
+        if n != "start" and any(d.name == "parallel" for d in step_decorators(step.func)):
+            if not all(kinds[p] == model.PARALLEL_SPLIT for p in parents[n]):
+                add("parallel-without-num-parallel", "an @parallel step must be reached with "
+                    "self.next(self.step, num_parallel=N).", n)
+    for split, joins in joins_of.items():
+        uniq = list(dict.fromkeys(joins))
+        if len(uniq) > 1:
+            add("split-joined-twice", f"the branches of this split are joined by several steps "
+                f"{uniq}; one join must close all of them.", split, "join all branches in one step.")
+        elif kinds[split] == model.SPLIT and covered[split] != set(range(len(steps[split].out))):
+            missing = [steps[split].out[i] for i in range(len(steps[split].out))
+                       if i not in covered[split]]
+            add("split-branch-not-joined", f"branches {missing} never reach join {uniq[0]!r}.",
+                split, "route every branch to the same join.")
+    for n in order:
+        if kinds[n] in model.SPLIT_KINDS and n not in joins_of and not stack.get("end"):
+            add("unjoined-split", "this split is never joined.", n, "add a join step.")
+    nodes = {}
+    for n in order:
+        s = steps[n]
+        nodes[n] = model.StepNode(
+            name=n, kind=kinds[n], out=s.out, is_join=s.takes_inputs, foreach_var=s.foreach_var,
+            condition_var=s.condition_var, switch_cases=s.switch_cases,
+            num_parallel=s.num_parallel, decorators=step_decorators(s.func), doc=s.doc,
+            file=s.file, line=s.line, in_steps=tuple(parents[n]), split_parents=stack.get(n, ()),
+            closes=closes.get(n),
+        )
+    return nodes
+
+
+def validate(cls: type) -> model.FlowGraph:
+    """Alias of ``build_graph`` for callers that only want the check."""
+    return build_graph(cls)
+
+
+def problems_of(cls: type) -> tuple[Problem, ...]:
+    try:
+        build_graph(cls)
+    except FlowDefinitionError as err:
+        return err.problems
+    return ()
+
+
+def is_flow_class(obj: Any) -> bool:
+    from ..authoring.flowspec import FlowSpec
+
+    if not isinstance(obj, type):
+        return False
+    if issubclass(obj, FlowSpec) and obj is not FlowSpec:
+        return True
+    return _is_metaflow_class(obj) and obj.__name__ != "FlowSpec"

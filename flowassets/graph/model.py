@@ -1,0 +1,79 @@
+"""The normalized flow model: what every later stage (translate, runtime, client) reads.
+
+Frozen and free of user code, so it can be built once per flow class, cached, pickled into
+subprocesses, and compared in tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from ..authoring.decorators import DecoratorSpec
+
+# Step kinds, as Metaflow names them.
+START, LINEAR, SPLIT, FOREACH, SWITCH, PARALLEL_SPLIT, JOIN, END = (
+    "start", "linear", "split", "foreach", "split-switch", "split-parallel", "join", "end",
+)
+SPLIT_KINDS = frozenset({SPLIT, FOREACH, PARALLEL_SPLIT})
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    attr_name: str
+    name: str
+    type_name: str
+    default: Any
+    has_default: bool
+    required: bool
+    help: str | None
+
+
+@dataclass(frozen=True)
+class StepNode:
+    name: str
+    kind: str
+    out: tuple[str, ...]
+    is_join: bool
+    foreach_var: str | None = None
+    condition_var: str | None = None
+    switch_cases: Mapping[str, str] | None = None
+    num_parallel: int | None = None
+    decorators: tuple[DecoratorSpec, ...] = ()
+    doc: str | None = None
+    file: str | None = None
+    line: int | None = None
+    # Filled by analysis: steps leading here, and the enclosing splits (outermost first).
+    in_steps: tuple[str, ...] = ()
+    split_parents: tuple[str, ...] = ()
+    closes: str | None = None  # for a join: the split whose branches it joins
+
+    def decorator(self, name: str) -> DecoratorSpec | None:
+        for spec in self.decorators:
+            if spec.name == name:
+                return spec
+        return None
+
+    @property
+    def is_split(self) -> bool:
+        return self.kind in SPLIT_KINDS
+
+
+@dataclass(frozen=True)
+class FlowGraph:
+    """A validated flow: steps in topological order, parameters, flow decorators."""
+
+    flow_name: str
+    steps: Mapping[str, StepNode]
+    order: tuple[str, ...]
+    parameters: tuple[ParameterSpec, ...] = ()
+    flow_decorators: tuple[DecoratorSpec, ...] = ()
+    doc: str | None = None
+    file: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> StepNode:
+        return self.steps[name]
+
+    def __iter__(self):
+        return (self.steps[n] for n in self.order)

@@ -1,0 +1,108 @@
+"""Run all tasks of one step with retries, @catch fallbacks and crash isolation.
+
+Independent of Dagster: the op (``translate.ops``) calls ``execute_step`` and turns its result
+or its ``StepFailure`` into Dagster outputs, logs and metadata.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from ..compute.spec import timeout_seconds
+from ..errors import StepFailure
+from ..graph import model
+from ..storage.manifest import StepResult, TaskRecord
+from .plan import plan_tasks
+from .pool import ChildOutcome, run_forked
+from .task import CaughtException, RunContext, TaskSpec, run_task
+
+LogFn = Callable[[str, TaskSpec, bytes], None]
+
+
+@dataclass(frozen=True)
+class StepSettings:
+    max_workers: int = 16
+    hard_timeout_grace_s: float = 30.0
+
+
+def execute_step(ctx: RunContext, step: str, upstream: list[StepResult],
+                 settings: StepSettings = StepSettings(), on_log: LogFn | None = None) -> StepResult:
+    node = ctx.graph[step]
+    specs = plan_tasks(ctx.graph, step, upstream)
+    retry = node.decorator("retry")
+    times = int(float(retry.resolved()["times"])) if retry else 0
+    delay_s = 60 * float(retry.resolved()["minutes_between_retries"]) if retry else 0.0
+    limit = timeout_seconds(node.decorators)
+    workers = settings.max_workers
+    if _is_parallel(ctx.graph, node):
+        workers = max(workers, len(specs))  # @parallel nodes must all be up to rendezvous
+    records: dict[str, TaskRecord] = {}
+    failures: list[str] = []
+    attempt, todo = 0, specs
+    while todo:
+        todo = [dataclasses.replace(s, attempt=attempt, is_last_attempt=attempt >= times) for s in todo]
+        again = []
+        for outcome in run_forked(todo, lambda s: _run_one(s, ctx), workers,
+                                  lambda s: (limit + settings.hard_timeout_grace_s) if limit else None):
+            spec = outcome.item
+            if on_log and outcome.log:
+                on_log(f"{step}/{spec.task_id} (attempt {spec.attempt})", spec, outcome.log)
+            if outcome.ok:
+                records[spec.task_id] = outcome.value
+            elif attempt < times:
+                again.append(spec)
+            elif outcome.crash and node.decorator("catch") is not None:
+                records[spec.task_id] = _catch_fallback(ctx, spec, outcome)
+            else:
+                failures.append(_describe(ctx, spec, outcome))
+        if failures:
+            break
+        if again and delay_s:
+            time.sleep(delay_s)
+        attempt, todo = attempt + 1, again
+    if failures:
+        shown = failures[:5]
+        more = f"\n... and {len(failures) - 5} more failed task(s)" if len(failures) > 5 else ""
+        raise StepFailure("\n\n".join(shown) + more)
+    ordered = tuple(records[s.task_id] for s in specs)
+    return StepResult(ctx.graph.flow_name, ctx.run_id, step, ordered)
+
+
+def _is_parallel(graph: model.FlowGraph, node: model.StepNode) -> bool:
+    return any(graph[p].kind == model.PARALLEL_SPLIT for p in node.in_steps)
+
+
+def _run_one(spec: TaskSpec, ctx: RunContext) -> TaskRecord:
+    return run_task(spec, ctx)
+
+
+def _catch_fallback(ctx: RunContext, spec: TaskSpec, outcome: ChildOutcome) -> TaskRecord:
+    """The task's process died on its last attempt: record the failure as @catch would."""
+    node = ctx.graph[spec.step]
+    var = node.decorator("catch").resolved()["var"]
+    base = dict(spec.inputs[0].artifacts) if spec.inputs and not node.is_join else {}
+    caught = CaughtException("TaskCrashed", outcome.crash or "crashed", outcome.log.decode(errors="replace")[-4000:])
+    if var:
+        base[var] = ctx.store.save(caught)
+    now = time.time()
+    return TaskRecord(step=spec.step, task_id=spec.task_id, foreach_stack=spec.foreach_stack,
+                      artifacts=base, next_steps=node.out, attempt=spec.attempt, started_at=now,
+                      finished_at=now, caught_exception=str(caught),
+                      input_tasks=tuple(f"{r.step}/{r.task_id}" for r in spec.inputs))
+
+
+def _describe(ctx: RunContext, spec: TaskSpec, outcome: ChildOutcome) -> str:
+    task = f"flow {ctx.graph.flow_name}, step {spec.step!r}, task {spec.task_id}"
+    if spec.foreach_stack:
+        frame = spec.foreach_stack[-1]
+        task += f" (foreach index {frame.index} of {frame.num_splits}, input {frame.value_repr})"
+    if spec.attempt:
+        task += f", attempt {spec.attempt + 1}"
+    if outcome.crash:
+        tail = outcome.log.decode(errors="replace").strip().splitlines()[-20:]
+        log = ("\nlast output:\n" + "\n".join(tail)) if tail else ""
+        return f"{task} crashed: {outcome.crash}.{log}"
+    return f"{task} failed:\n{outcome.error}"

@@ -1,0 +1,229 @@
+"""Run one task of one step: build the flow object, call the body, record what it made.
+
+This runs inside the task's own (forked) process, so anything the body does to the process
+(environment variables, signals, a crash) stays with the task.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from ..authoring.current import ParallelInfo, current
+from ..authoring.flowspec import Inputs
+from ..compute.spec import timeout_seconds
+from ..errors import FlowassetsError, ForeachError, StepFailure, TaskTimeout
+from ..graph import model
+from ..storage.artifacts import ArtifactStore
+from ..storage.manifest import ArtifactRef, ForeachFrame, TaskRecord
+from .state import TaskState
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One task to run: which step, where in the foreach nesting, and what it reads."""
+
+    step: str
+    task_id: str
+    foreach_stack: tuple[ForeachFrame, ...]
+    inputs: tuple[TaskRecord, ...]  # one upstream task, or every input of a join
+    attempt: int = 0
+    is_last_attempt: bool = True
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What every task of a run shares."""
+
+    flow_cls: type
+    graph: model.FlowGraph
+    store: ArtifactStore
+    run_id: str
+    parameters: Mapping[str, Any] = field(default_factory=dict)  # attr name -> value (start)
+    max_num_splits: int = 100
+    origin_run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class CaughtException:
+    """What @catch stores: enough to inspect the failure without the original classes."""
+
+    type: str
+    message: str
+    traceback: str
+
+    def __str__(self) -> str:
+        return f"{self.type}: {self.message}"
+
+
+def run_task(spec: TaskSpec, ctx: RunContext) -> TaskRecord:
+    started = time.time()
+    node = ctx.graph[spec.step]
+    flow_name = ctx.graph.flow_name
+    param_names = frozenset(p.attr_name for p in ctx.graph.parameters)
+    base = _base_namespace(spec, ctx, param_names)
+    state = TaskState(flow_name=flow_name, step_name=spec.step, store=ctx.store,
+                      upstream=base if not node.is_join else base, foreach_stack=spec.foreach_stack,
+                      parameter_names=param_names, is_join=node.is_join)
+    flow = object.__new__(ctx.flow_cls)
+    flow.__dict__["_flowassets_state"] = state
+    current._bind(flow_name=flow_name, run_id=ctx.run_id, step_name=spec.step,
+                  task_id=spec.task_id, retry_count=spec.attempt, origin_run_id=ctx.origin_run_id,
+                  parallel=_parallel_info(ctx.graph, node, spec))
+    env = node.decorator("environment")
+    if env is not None:
+        os.environ.update({k: str(v) for k, v in env.resolved()["vars"].items()})
+    catch = node.decorator("catch")
+    caught: CaughtException | None = None
+    limit = timeout_seconds(node.decorators)
+    try:
+        with _alarm(limit, flow_name, spec.step):
+            body = getattr(flow, spec.step)
+            if node.is_join:
+                body(Inputs([_input_flow(ctx, rec, param_names) for rec in spec.inputs]))
+            else:
+                body()
+    except BaseException as exc:  # noqa: BLE001 - user code may raise anything
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)) and not isinstance(exc, TaskTimeout):
+            raise
+        if catch is None or not spec.is_last_attempt:
+            raise
+        caught = CaughtException(type(exc).__name__, str(exc), traceback.format_exc())
+        options = catch.resolved()
+        if options["print_exception"]:
+            print(f"@catch caught an exception in step {spec.step!r}:\n{caught.traceback}", flush=True)
+        if options["var"]:
+            flow.__dict__[options["var"]] = caught
+    next_steps, children = _transition(flow, node, ctx, state, caught is not None)
+    artifacts = state.collect(flow, base)
+    return TaskRecord(
+        step=spec.step, task_id=spec.task_id, foreach_stack=spec.foreach_stack,
+        artifacts=artifacts, next_steps=next_steps, children=children,
+        input_tasks=tuple(f"{r.step}/{r.task_id}" for r in spec.inputs), attempt=spec.attempt,
+        started_at=started, finished_at=time.time(),
+        caught_exception=str(caught) if caught else None,
+    )
+
+
+def _parallel_info(graph: model.FlowGraph, node: model.StepNode, spec: TaskSpec) -> ParallelInfo | None:
+    if not spec.foreach_stack or not any(graph[p].kind == model.PARALLEL_SPLIT for p in node.in_steps):
+        return None
+    frame = spec.foreach_stack[-1]
+    control = "_".join(str(f.index) for f in spec.foreach_stack[:-1]) + ("_" if len(spec.foreach_stack) > 1 else "") + "0"
+    return ParallelInfo("127.0.0.1", frame.num_splits, frame.index, control)
+
+
+def _base_namespace(spec: TaskSpec, ctx: RunContext, param_names: frozenset[str]) -> dict[str, ArtifactRef]:
+    if spec.step == "start" and not spec.inputs:
+        return {name: ctx.store.save(value) for name, value in ctx.parameters.items()}
+    if ctx.graph[spec.step].is_join:
+        # Only parameters cross a join unmerged (as in Metaflow).
+        first = spec.inputs[0].artifacts
+        return {name: ref for name, ref in first.items() if name in param_names}
+    return dict(spec.inputs[0].artifacts)
+
+
+def _input_flow(ctx: RunContext, record: TaskRecord, param_names: frozenset[str]) -> Any:
+    flow = object.__new__(ctx.flow_cls)
+    flow.__dict__["_flowassets_state"] = TaskState(
+        flow_name=ctx.graph.flow_name, step_name=record.step, store=ctx.store,
+        upstream=record.artifacts, foreach_stack=record.foreach_stack, parameter_names=param_names)
+    return flow
+
+
+def _transition(flow: Any, node: model.StepNode, ctx: RunContext, state: TaskState,
+                caught: bool) -> tuple[tuple[str, ...], tuple[ForeachFrame, ...]]:
+    where = f"flow {ctx.graph.flow_name}, step {node.name!r}"
+    transition = state.transition
+    if node.kind == model.END:
+        if transition is not None:
+            raise StepFailure(f"{where}: the end step called self.next().")
+        return (), ()
+    if transition is None:
+        if caught and node.kind not in (model.SWITCH, model.FOREACH, model.PARALLEL_SPLIT):
+            return node.out, ()
+        raise StepFailure(f"{where}: the step finished without calling self.next().")
+    if node.kind == model.SWITCH:
+        value = getattr(flow, node.condition_var)
+        cases = transition.cases or {}
+        if value not in cases:
+            raise StepFailure(
+                f"{where}: switch condition {node.condition_var!r} has value {value!r}, which is "
+                f"not one of the cases {list(cases)}."
+            )
+        return (cases[value],), ()
+    if set(transition.targets) != set(node.out):
+        raise StepFailure(f"{where}: self.next() went to {list(transition.targets)} at run time, "
+                          f"but the step's source says {list(node.out)}.")
+    if node.kind == model.FOREACH:
+        return node.out, _foreach_frames(flow, node, ctx, where)
+    if node.kind == model.PARALLEL_SPLIT:
+        count = transition.num_parallel
+        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+            raise StepFailure(f"{where}: num_parallel must be a positive integer, got {count!r}.")
+        return node.out, tuple(ForeachFrame(node.name, None, i, count) for i in range(count))
+    return node.out, ()
+
+
+def _foreach_frames(flow: Any, node: model.StepNode, ctx: RunContext,
+                    where: str) -> tuple[ForeachFrame, ...]:
+    var = node.foreach_var
+    try:
+        values = getattr(flow, var)
+    except AttributeError:
+        raise ForeachError(f"{where}: foreach variable self.{var} does not exist; assign it "
+                           "before self.next().") from None
+    try:
+        items = list(values)
+    except TypeError as exc:
+        raise ForeachError(f"{where}: foreach variable self.{var} is not iterable ({exc}).") from None
+    if not items:
+        raise ForeachError(f"{where}: foreach over self.{var} produced zero splits.")
+    if len(items) > ctx.max_num_splits:
+        raise ForeachError(
+            f"{where}: foreach over self.{var} has {len(items)} splits, more than "
+            f"--max-num-splits={ctx.max_num_splits}. No task of the foreach was started; raise "
+            "the limit if this is intended."
+        )
+    frames = []
+    for index, item in enumerate(items):
+        ref = ctx.store.save(item)
+        frames.append(ForeachFrame(node.name, var, index, len(items), ref.sha, ref.encoding,
+                                   ref.size, _short_repr(item)))
+    return tuple(frames)
+
+
+def _short_repr(value: Any) -> str:
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+class _alarm:
+    """Raise TaskTimeout in the body after ``seconds`` (SIGALRM), as Metaflow's @timeout does."""
+
+    def __init__(self, seconds: int | None, flow: str, step: str):
+        self.seconds, self.flow, self.step = seconds, flow, step
+
+    def _fire(self, signum: int, frame: Any) -> None:
+        raise TaskTimeout(f"flow {self.flow}, step {self.step!r}: @timeout of {self.seconds} s "
+                          "exceeded; the step was interrupted.")
+
+    def __enter__(self) -> "_alarm":
+        if self.seconds:
+            signal.signal(signal.SIGALRM, self._fire)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.seconds:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+__all__ = ["TaskSpec", "RunContext", "run_task", "CaughtException", "FlowassetsError"]

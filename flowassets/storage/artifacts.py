@@ -1,0 +1,114 @@
+"""A content-addressed artifact store over any ``Backend``.
+
+A value is stored once under the hash of its bytes, so an unchanged artifact is never written
+twice (across tasks and runs), and a reader fetches only the blobs it asks for. Hashes are
+verified on read: a corrupted or truncated blob fails loudly, naming the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mmap
+import os
+from typing import Any, Iterator
+
+from ..errors import ArtifactError, ArtifactNotFound
+from . import serialize
+from .backend import Backend, safe_key
+from .manifest import ArtifactRef, StepResult
+
+
+class ArtifactStore:
+    def __init__(self, backend: Backend, flow_name: str):
+        self.backend = backend
+        self.flow_name = flow_name
+        self._flow = safe_key(flow_name)
+        self.blobs_written = 0  # for tests and op metadata: how many new blobs this process wrote
+
+    @property
+    def url(self) -> str:
+        return self.backend.url
+
+    # -- blobs ---------------------------------------------------------------------------
+    def blob_key(self, sha: str) -> str:
+        return safe_key(self._flow, "data", sha[:2], sha)
+
+    def save(self, value: Any) -> ArtifactRef:
+        data, encoding = serialize.encode(value)
+        sha = hashlib.sha256(data).hexdigest()
+        key = self.blob_key(sha)
+        if not self.backend.exists(key):
+            self.backend.put_bytes(key, data)
+            self.blobs_written += 1
+        return ArtifactRef(sha, encoding, len(data), _type_name(value))
+
+    def load(self, ref: ArtifactRef, name: str = "?") -> Any:
+        key = self.blob_key(ref.sha)
+        path = self.backend.local_path(key)
+        if path is not None:
+            data = _map_file(path, key, name)
+        else:
+            data = self.backend.get_bytes(key)
+        if len(data) != ref.size or hashlib.sha256(data).hexdigest() != ref.sha:
+            raise ArtifactError(
+                f"artifact {name!r} is corrupted in the store: blob {key} has "
+                f"{len(data)} bytes and a different hash than recorded ({ref.size} bytes, sha256 "
+                f"{ref.sha[:12]}...). Re-run the step that produced it."
+            )
+        try:
+            return serialize.decode(data, ref.encoding)
+        except Exception as exc:  # noqa: BLE001
+            raise ArtifactError(f"artifact {name!r} (blob {key}) could not be decoded: {exc}") from exc
+
+    # -- manifests -----------------------------------------------------------------------
+    def manifest_key(self, run_id: str, step: str) -> str:
+        return safe_key(self._flow, "runs", run_id, step, "manifest.json")
+
+    def save_step(self, result: StepResult) -> None:
+        self.backend.put_bytes(self.manifest_key(result.run_id, result.step), result.to_bytes())
+
+    def load_step(self, run_id: str, step: str) -> StepResult:
+        key = self.manifest_key(run_id, step)
+        try:
+            return StepResult.from_bytes(self.backend.get_bytes(key))
+        except ArtifactNotFound:
+            raise ArtifactNotFound(
+                f"flow {self.flow_name}: run {run_id} has no record of step {step!r} in {self.url}"
+            ) from None
+
+    def has_step(self, run_id: str, step: str) -> bool:
+        return self.backend.exists(self.manifest_key(run_id, step))
+
+    def steps_of_run(self, run_id: str) -> list[str]:
+        prefix = safe_key(self._flow, "runs", run_id)
+        return sorted({k.split("/")[-2] for k in self.backend.list(prefix) if k.endswith("manifest.json")})
+
+    # -- logs ----------------------------------------------------------------------------
+    def log_key(self, run_id: str, step: str, task_id: str, attempt: int = 0) -> str:
+        return safe_key(self._flow, "runs", run_id, step, "logs", f"{task_id}.{attempt}.log")
+
+    def save_log(self, run_id: str, step: str, task_id: str, attempt: int, text: bytes) -> None:
+        self.backend.put_bytes(self.log_key(run_id, step, task_id, attempt), text)
+
+    def load_logs(self, run_id: str, step: str) -> Iterator[tuple[str, bytes]]:
+        prefix = safe_key(self._flow, "runs", run_id, step, "logs")
+        for key in sorted(self.backend.list(prefix)):
+            yield key.rsplit("/", 1)[-1], self.backend.get_bytes(key)
+
+
+def _map_file(path: str, key: str, name: str) -> bytes | memoryview:
+    try:
+        handle = open(path, "rb")
+    except FileNotFoundError:
+        raise ArtifactNotFound(f"artifact {name!r}: blob {key} is missing from the store") from None
+    with handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size == 0:
+            return b""
+        # A read-only map avoids a second full copy of large blobs while hashing and unpickling.
+        return memoryview(mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ))
+
+
+def _type_name(value: Any) -> str:
+    kind = type(value)
+    return kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"

@@ -1,0 +1,70 @@
+"""The interface every object store implements: bytes and files under string keys.
+
+Kept to the operations object stores share (put, get, exists, list), so local disk, S3, GCS
+and Azure Blob are interchangeable behind ``ArtifactStore``. Keys are always relative and
+validated by ``safe_key`` before they reach a backend, so no artifact name can escape the
+configured prefix.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from abc import ABC, abstractmethod
+from typing import BinaryIO, Iterator
+
+from ..errors import StorageError
+
+_SEGMENT = re.compile(r"^[A-Za-z0-9_.=\-]+$")
+
+
+def safe_key(*segments: str) -> str:
+    """Join key segments, refusing anything that could leave the store's prefix."""
+    parts = []
+    for seg in segments:
+        for piece in str(seg).split("/"):
+            norm = unicodedata.normalize("NFKC", piece)
+            if norm != piece or not piece or piece in (".", "..") or not _SEGMENT.match(piece):
+                raise StorageError(
+                    f"refusing storage key segment {piece!r} (from {seg!r}): keys may only use "
+                    "ASCII letters, digits, '_', '-', '.', '=' and may not be '.' or '..'."
+                )
+            parts.append(piece)
+    return "/".join(parts)
+
+
+class Backend(ABC):
+    """Raw object storage under one root/prefix."""
+
+    #: A description safe to show (no credentials), e.g. ``s3://bucket/prefix``.
+    url: str
+
+    @abstractmethod
+    def put_bytes(self, key: str, data: bytes) -> None: ...
+
+    @abstractmethod
+    def get_bytes(self, key: str) -> bytes: ...
+
+    @abstractmethod
+    def exists(self, key: str) -> bool: ...
+
+    @abstractmethod
+    def list(self, prefix: str) -> Iterator[str]:
+        """Keys under ``prefix`` (relative to the store root)."""
+
+    def put_stream(self, key: str, stream: BinaryIO, size: int | None = None) -> None:
+        """Upload from a file object; backends override to stream without a full copy."""
+        self.put_bytes(key, stream.read())
+
+    def open_read(self, key: str) -> BinaryIO:
+        """A readable file object; backends override to stream."""
+        import io
+
+        return io.BytesIO(self.get_bytes(key))
+
+    def local_path(self, key: str) -> str | None:
+        """A filesystem path for the key when the backend is a local folder (zero-copy reads)."""
+        return None
+
+    def describe(self) -> str:
+        return self.url

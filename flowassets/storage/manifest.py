@@ -1,0 +1,90 @@
+"""The records passed between ops and kept for the client: small JSON, never artifact values.
+
+A ``TaskRecord`` is one task's manifest: every artifact name visible after the task mapped to
+the blob holding its value, plus where the task sits in the foreach nesting and where it goes
+next. A ``StepResult`` is all tasks of one step in one run: the IO manager's output.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class ArtifactRef:
+    sha: str
+    encoding: str
+    size: int
+    type: str = ""
+
+
+@dataclass(frozen=True)
+class ForeachFrame:
+    """One level of foreach (or @parallel) nesting: which split, which item of how many."""
+
+    step: str
+    var: str | None
+    index: int
+    num_splits: int
+    value_sha: str | None = None
+    value_encoding: str = "pickle"
+    value_size: int = 0
+    value_repr: str = ""
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    step: str
+    task_id: str
+    foreach_stack: tuple[ForeachFrame, ...] = ()
+    artifacts: Mapping[str, ArtifactRef] = field(default_factory=dict)
+    next_steps: tuple[str, ...] = ()
+    children: tuple[ForeachFrame, ...] = ()  # frames this task's foreach/@parallel creates
+    input_tasks: tuple[str, ...] = ()  # pathspecs (step/task_id) this task read from
+    attempt: int = 0
+    started_at: float = 0.0
+    finished_at: float = 0.0
+    caught_exception: str | None = None
+
+    @property
+    def indices(self) -> tuple[int, ...]:
+        return tuple(f.index for f in self.foreach_stack)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["artifacts"] = {k: [v.sha, v.encoding, v.size, v.type] for k, v in self.artifacts.items()}
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "TaskRecord":
+        data = dict(data)
+        data["foreach_stack"] = tuple(ForeachFrame(**f) for f in data.get("foreach_stack", ()))
+        data["children"] = tuple(ForeachFrame(**f) for f in data.get("children", ()))
+        data["artifacts"] = {k: ArtifactRef(*v) for k, v in data.get("artifacts", {}).items()}
+        data["next_steps"] = tuple(data.get("next_steps", ()))
+        data["input_tasks"] = tuple(data.get("input_tasks", ()))
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What one op hands to the next: the manifests of all tasks of one step."""
+
+    flow: str
+    run_id: str
+    step: str
+    tasks: tuple[TaskRecord, ...]
+
+    def to_bytes(self) -> bytes:
+        return json.dumps({
+            "flow": self.flow, "run_id": self.run_id, "step": self.step,
+            "tasks": [t.to_json() for t in self.tasks],
+        }, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "StepResult":
+        raw = json.loads(data)
+        return cls(raw["flow"], raw["run_id"], raw["step"],
+                   tuple(TaskRecord.from_json(t) for t in raw["tasks"]))

@@ -1,0 +1,82 @@
+"""Choose the store from settings or environment, as Metaflow's --datastore / env vars do.
+
+``FLOWASSETS_DATASTORE`` (local|s3|gs|azure) picks the kind; ``FLOWASSETS_DATASTORE_SYSROOT_<KIND>``
+its root. Backends for other kinds register here, so there is one list of store kinds.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable
+
+from ..errors import StorageError
+from .backend import Backend
+
+BackendFactory = Callable[[str], Backend]
+_FACTORIES: dict[str, BackendFactory] = {}
+SYSROOT_ENV = {
+    "local": "FLOWASSETS_DATASTORE_SYSROOT_LOCAL",
+    "s3": "FLOWASSETS_DATASTORE_SYSROOT_S3",
+    "gs": "FLOWASSETS_DATASTORE_SYSROOT_GS",
+    "azure": "FLOWASSETS_DATASTORE_SYSROOT_AZURE",
+}
+
+
+def register(kind: str, factory: BackendFactory) -> None:
+    _FACTORIES[kind] = factory
+
+
+def _local(root: str) -> Backend:
+    from .local import LocalBackend
+
+    return LocalBackend(root)
+
+
+register("local", _local)
+
+
+def default_local_root() -> str:
+    return os.path.join(os.getcwd(), ".flowassets")
+
+
+def resolve(kind: str | None = None, sysroot: str | None = None) -> tuple[str, str]:
+    """The (kind, root) a run will use: explicit values first, then the environment."""
+    kind = (kind or os.environ.get("FLOWASSETS_DATASTORE") or "local").lower()
+    if kind not in SYSROOT_ENV:
+        raise StorageError(
+            f"unknown datastore {kind!r}; use one of {', '.join(SYSROOT_ENV)} (FLOWASSETS_DATASTORE)."
+        )
+    root = sysroot or os.environ.get(SYSROOT_ENV[kind])
+    if not root:
+        if kind != "local":
+            raise StorageError(
+                f"datastore {kind!r} needs a root: set {SYSROOT_ENV[kind]} (e.g. "
+                f"{'s3://bucket/prefix' if kind == 's3' else 'gs://bucket/prefix' if kind == 'gs' else 'wasbs://container@account.blob.core.windows.net/prefix'})."
+            )
+        root = default_local_root()
+    if kind == "local":
+        root = os.path.abspath(root)
+    return kind, root
+
+
+def open_backend(kind: str | None = None, sysroot: str | None = None) -> Backend:
+    kind, root = resolve(kind, sysroot)
+    if kind not in _FACTORIES:
+        try:
+            __import__(f"flowassets.storage.{ {'s3': 's3', 'gs': 'gcs', 'azure': 'azure'}[kind] }")
+        except ImportError as exc:
+            raise StorageError(f"datastore {kind!r} is not available: {exc}") from exc
+    if kind not in _FACTORIES:
+        raise StorageError(f"datastore {kind!r} is not available in this installation.")
+    return _FACTORIES[kind](root)
+
+
+def location(kind: str | None = None, sysroot: str | None = None) -> str:
+    """The ``kind:root`` string recorded on each run so the client finds its store."""
+    kind, root = resolve(kind, sysroot)
+    return f"{kind}:{root}"
+
+
+def open_location(loc: str) -> Backend:
+    kind, _, root = loc.partition(":")
+    return open_backend(kind, root)

@@ -1,0 +1,79 @@
+"""Entry points: ``flow_to_job`` and ``build_definitions``. Thin on purpose: validate, build
+the graph of ops through the translator's hooks, bind default resources."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+import dagster as dg
+
+from ..errors import FlowassetsError
+from ..graph import model
+from ..graph.build import build_graph, is_flow_class
+from ..runtime.resource import FlowRuntimeResource
+from ..storage.io_manager import ArtifactStoreResource, FlowManifestIOManager
+from .ops import UPSTREAM_INPUT, build_step_op
+from .translator import IO_MANAGER_KEY, FlowTranslator
+
+
+def default_resources() -> dict[str, Any]:
+    store = ArtifactStoreResource()
+    return {
+        "flowassets_store": store,
+        "flowassets_runtime": FlowRuntimeResource(),
+        IO_MANAGER_KEY: FlowManifestIOManager(store=store),
+    }
+
+
+def _resources(overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    resources = default_resources()
+    if overrides:
+        resources.update(overrides)
+        if "flowassets_store" in overrides and IO_MANAGER_KEY not in overrides:
+            resources[IO_MANAGER_KEY] = FlowManifestIOManager(store=overrides["flowassets_store"])
+    return resources
+
+
+def flow_to_job(flow_cls: type, translator: FlowTranslator | None = None,
+                resources: Mapping[str, Any] | None = None) -> dg.JobDefinition:
+    """Translate a FlowSpec class into a Dagster job with one op per step.
+
+    Raises ``FlowDefinitionError`` (a ``FlowassetsError``) listing every problem in the flow.
+    """
+    if not is_flow_class(flow_cls):
+        raise FlowassetsError(f"{flow_cls!r} is not a FlowSpec subclass.")
+    translator = translator or FlowTranslator()
+    graph = build_graph(flow_cls)
+    ops = {name: build_step_op(translator, flow_cls, graph, graph[name]) for name in graph.order}
+    deps: dict[dg.NodeInvocation, dict[str, Any]] = {}
+    for node in graph:
+        invocation = dg.NodeInvocation(ops[node.name].name, alias=node.name)
+        if node.name == "start":
+            deps[invocation] = {}
+            continue
+        sources = [
+            dg.DependencyDefinition(parent, node.name if graph[parent].kind == model.SWITCH else "result")
+            for parent in node.in_steps
+        ]
+        deps[invocation] = {UPSTREAM_INPUT: dg.MultiDependencyDefinition(sources)}
+    job_graph = dg.GraphDefinition(
+        name=translator.get_job_name(graph), node_defs=list(ops.values()), dependencies=deps,
+        description=translator.get_job_description(graph),
+    )
+    return job_graph.to_job(
+        resource_defs=_resources(resources), executor_def=translator.get_executor(graph),
+        tags=dict(translator.get_job_tags(graph)),
+    )
+
+
+def build_definitions(flows: Iterable[type], translator: FlowTranslator | None = None,
+                      assets: Iterable[Any] = (), jobs: Iterable[Any] = (),
+                      **resources: Any) -> dg.Definitions:
+    """All flows as jobs in one Definitions, with the user's own assets/jobs beside them.
+
+    Keyword arguments override resources (e.g. ``flowassets_store=ArtifactStoreResource(...)``).
+    """
+    flow_jobs = [flow_to_job(f, translator, resources) for f in flows]
+    extra = {k: v for k, v in resources.items()}
+    merged = _resources(extra)
+    return dg.Definitions(jobs=[*flow_jobs, *jobs], assets=list(assets), resources=merged)

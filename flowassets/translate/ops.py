@@ -1,0 +1,105 @@
+"""One Dagster op per step: the shell around ``runtime.execute_step``.
+
+The op gathers upstream manifests (a fan-in input, so a step after a switch runs when any
+branch ran), runs the step's tasks, logs their output, and yields its ``StepResult`` on one
+output, or on the chosen branch outputs of a switch (the others are skipped by Dagster).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import dagster as dg
+
+from ..errors import FlowassetsError
+from ..graph import model
+from ..runtime.execute import StepSettings, execute_step
+from ..runtime.task import RunContext, TaskSpec
+from ..storage.io_manager import FLOW_METADATA_KEY
+from ..storage.manifest import StepResult
+
+DATASTORE_TAG = "flowassets/datastore"
+UPSTREAM_INPUT = "upstream"
+
+
+def output_names(node: model.StepNode) -> tuple[str, ...]:
+    return node.out if node.kind == model.SWITCH else ("result",)
+
+
+def build_step_op(translator: Any, flow_cls: type, graph: model.FlowGraph,
+                  node: model.StepNode) -> dg.OpDefinition:
+    step = node.name
+    io_key = translator.get_io_manager_key(graph, node)
+    out_meta = {FLOW_METADATA_KEY: graph.flow_name}
+    outs = {
+        name: dg.Out(dg.Any, is_required=node.kind != model.SWITCH, io_manager_key=io_key,
+                     metadata=out_meta)
+        for name in output_names(node)
+    }
+    ins = {} if step == "start" else {UPSTREAM_INPUT: dg.In(dg.Any)}
+    config_schema = translator.get_config_schema(graph) if step == "start" else None
+
+    def compute(context, inputs: dict[str, Any]) -> Iterator[dg.Output]:  # noqa: ANN001
+        upstream = inputs.get(UPSTREAM_INPUT) or []
+        if isinstance(upstream, StepResult):
+            upstream = [upstream]
+        store_resource = context.resources.flowassets_store
+        runtime = context.resources.flowassets_runtime
+        location = store_resource.location()
+        if context.run.tags.get(DATASTORE_TAG) != location:
+            context.instance.add_run_tags(context.run_id, {DATASTORE_TAG: location})
+        params = _parameter_values(graph, context.op_config or {}) if step == "start" else {}
+        ctx = RunContext(
+            flow_cls=flow_cls, graph=graph, store=store_resource.for_flow(graph.flow_name),
+            run_id=context.run_id, parameters=params, max_num_splits=runtime.max_num_splits,
+            origin_run_id=context.run.root_run_id,
+        )
+
+        def on_log(label: str, spec: TaskSpec, text: bytes) -> None:
+            ctx.store.save_log(context.run_id, step, spec.task_id, spec.attempt, text)
+            context.log.info(f"[{label}]\n{text.decode(errors='replace').rstrip()}")
+
+        try:
+            result = execute_step(ctx, step, list(upstream), StepSettings(runtime.max_workers), on_log)
+        except FlowassetsError as exc:
+            raise dg.Failure(description=str(exc), allow_retries=False) from None
+        metadata = translator.get_output_metadata(graph, node, result)
+        for name in output_names(node):
+            if node.kind != model.SWITCH or any(name in t.next_steps for t in result.tasks):
+                yield dg.Output(result, name, metadata=metadata)
+
+    return dg.OpDefinition(
+        name=translator.get_op_name(graph, node),
+        compute_fn=compute,
+        ins=ins,
+        outs=outs,
+        config_schema=config_schema,
+        description=translator.get_op_description(graph, node),
+        tags=translator.get_op_tags(graph, node),
+        required_resource_keys={"flowassets_store", "flowassets_runtime"},
+        retry_policy=translator.get_retry_policy(graph, node),
+    )
+
+
+def _parameter_values(graph: model.FlowGraph, config: dict[str, Any]) -> dict[str, Any]:
+    from ..authoring.parameters import Parameter
+
+    values = {}
+    for spec in graph.parameters:
+        raw = config.get(config_key(spec.name), spec.default)
+        param = Parameter(spec.name, type=_TYPES[spec.type_name])
+        values[spec.attr_name] = param.convert(raw, graph.flow_name) if raw is not None else None
+    return values
+
+
+def config_key(name: str) -> str:
+    return name.replace("-", "_")
+
+
+def _json_type() -> Any:
+    from ..authoring.parameters import JSONType
+
+    return JSONType
+
+
+_TYPES = {"str": str, "int": int, "float": float, "bool": bool, "JSON": _json_type()}

@@ -1,0 +1,132 @@
+"""``FlowTranslator``: how a flow becomes a Dagster job, one small overridable hook per decision.
+
+Modelled on dagster-dbt's ``DagsterDbtTranslator``: subclass it and override one ``get_*``
+method to change one thing (a job name prefix, extra op tags, another IO manager) without
+copying the rest.
+
+    class MyTranslator(FlowTranslator):
+        def get_op_tags(self, graph, node):
+            return {**super().get_op_tags(graph, node), "team": "ml"}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import dagster as dg
+
+from ..graph import model
+from ..storage.manifest import StepResult
+from .ops import config_key
+
+FLOW_TAG = "flowassets/flow"
+STEP_TAG = "flowassets/step"
+IO_MANAGER_KEY = "flowassets_io_manager"
+_DAGSTER_TYPES = {"str": dg.String, "int": dg.Int, "float": dg.Float, "bool": dg.Bool, "JSON": dg.String}
+
+
+@dataclass(frozen=True)
+class FlowTranslatorSettings:
+    """Switches that change the translation as a whole (not one hook)."""
+
+    job_name_prefix: str = ""
+    op_metadata_max_tasks: int = 20  # tasks listed one by one in op metadata
+
+
+class FlowTranslator:
+    def __init__(self, settings: FlowTranslatorSettings | None = None):
+        self.settings = settings or FlowTranslatorSettings()
+
+    # -- job -------------------------------------------------------------------------------
+    def get_job_name(self, graph: model.FlowGraph) -> str:
+        project = _flow_decorator(graph, "project")
+        prefix = self.settings.job_name_prefix
+        if project is not None and project.args.get("name"):
+            prefix += f"{project.args['name']}__"
+        return f"{prefix}{graph.flow_name}"
+
+    def get_job_description(self, graph: model.FlowGraph) -> str | None:
+        return graph.doc
+
+    def get_job_tags(self, graph: model.FlowGraph) -> Mapping[str, str]:
+        return {FLOW_TAG: graph.flow_name}
+
+    def get_executor(self, graph: model.FlowGraph) -> dg.ExecutorDefinition:
+        return dg.in_process_executor
+
+    def get_config_schema(self, graph: model.FlowGraph) -> dict[str, dg.Field]:
+        """Parameters as typed config of the start op, so the launchpad shows them."""
+        fields = {}
+        for param in graph.parameters:
+            default = param.default
+            if param.type_name == "JSON" and default is not None and not isinstance(default, str):
+                import json
+
+                default = json.dumps(default)
+            kwargs: dict[str, Any] = {"description": param.help or f"Parameter {param.name}"}
+            if default is not None:
+                kwargs["default_value"] = default
+            kwargs["is_required"] = param.required and default is None
+            dtype = _DAGSTER_TYPES[param.type_name]
+            fields[config_key(param.name)] = dg.Field(
+                dtype if kwargs["is_required"] or default is not None else dg.Noneable(dtype), **kwargs)
+        return fields
+
+    # -- ops -------------------------------------------------------------------------------
+    def get_op_name(self, graph: model.FlowGraph, node: model.StepNode) -> str:
+        """Unique across every job in one Definitions (two flows may both have `start`)."""
+        return f"{graph.flow_name}__{node.name}"
+
+    def get_op_description(self, graph: model.FlowGraph, node: model.StepNode) -> str | None:
+        return node.doc
+
+    def get_op_tags(self, graph: model.FlowGraph, node: model.StepNode) -> Mapping[str, Any]:
+        tags: dict[str, Any] = {FLOW_TAG: graph.flow_name, STEP_TAG: node.name}
+        k8s = self.get_k8s_config(graph, node)
+        if k8s:
+            tags["dagster-k8s/config"] = k8s
+        return tags
+
+    def get_k8s_config(self, graph: model.FlowGraph, node: model.StepNode) -> Mapping[str, Any] | None:
+        """dagster-k8s user-defined config for the step's pod, or None for a local step."""
+        return None
+
+    def get_retry_policy(self, graph: model.FlowGraph, node: model.StepNode) -> dg.RetryPolicy | None:
+        """None: @retry is honoured per task inside the op, so one failed foreach task does not
+        re-run its siblings."""
+        return None
+
+    def get_io_manager_key(self, graph: model.FlowGraph, node: model.StepNode) -> str:
+        return IO_MANAGER_KEY
+
+    def get_output_metadata(self, graph: model.FlowGraph, node: model.StepNode,
+                            result: StepResult) -> Mapping[str, Any]:
+        tasks = result.tasks
+        meta: dict[str, Any] = {"tasks": len(tasks)}
+        if tasks:
+            first = tasks[0]
+            meta["task_ids"] = ", ".join(t.task_id for t in tasks[: self.settings.op_metadata_max_tasks]) + (
+                " ..." if len(tasks) > self.settings.op_metadata_max_tasks else "")
+            rows = ["| artifact | type | size (bytes) | sha256 |", "|---|---|---|---|"]
+            for name, ref in sorted(first.artifacts.items()):
+                rows.append(f"| {name} | {ref.type} | {ref.size} | {ref.sha[:12]} |")
+            label = "artifacts" if len(tasks) == 1 else f"artifacts (task {first.task_id})"
+            meta[label] = dg.MetadataValue.md("\n".join(rows))
+            if first.foreach_stack:
+                meta["foreach"] = dg.MetadataValue.md("\n".join(
+                    f"- task {t.task_id}: index {t.foreach_stack[-1].index}, input "
+                    f"`{t.foreach_stack[-1].value_repr}`"
+                    for t in tasks[: self.settings.op_metadata_max_tasks]))
+            caught = [t for t in tasks if t.caught_exception]
+            if caught:
+                meta["caught exceptions"] = "; ".join(f"{t.task_id}: {t.caught_exception}" for t in caught)
+            meta["duration (s)"] = round(max(t.finished_at for t in tasks) - min(t.started_at for t in tasks), 3)
+        return meta
+
+
+def _flow_decorator(graph: model.FlowGraph, name: str):
+    for spec in graph.flow_decorators:
+        if spec.name == name:
+            return spec
+    return None
