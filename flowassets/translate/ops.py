@@ -7,6 +7,8 @@ output, or on the chosen branch outputs of a switch (the others are skipped by D
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any, Iterator
 
 import dagster as dg
@@ -57,7 +59,12 @@ def build_step_op(translator: Any, flow_cls: type, graph: model.FlowGraph,
 
         def on_log(label: str, spec: TaskSpec, text: bytes) -> None:
             ctx.store.save_log(context.run_id, step, spec.task_id, spec.attempt, text)
-            context.log.info(f"[{label}]\n{text.decode(errors='replace').rstrip()}")
+            decoded = text.decode(errors="replace").rstrip()
+            context.log.info(f"[{label}]\n{decoded}")
+            if os.environ.get("FLOWASSETS_ECHO_LOGS"):  # the CLI shows task output as it comes
+                prefix = f"[{step}/{spec.task_id}] "
+                print("\n".join(prefix + line for line in decoded.splitlines()),
+                      file=sys.__stdout__, flush=True)
 
         try:
             result = execute_step(ctx, step, list(upstream), StepSettings(runtime.max_workers), on_log)

@@ -1,0 +1,117 @@
+"""Launch a flow's job on the persistent instance and report progress as steps finish."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, TextIO
+
+ECHO_ENV = "FLOWASSETS_ECHO_LOGS"
+
+
+@dataclass(frozen=True)
+class LaunchRequest:
+    path: str
+    flow_name: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    max_workers: int = 16
+    max_num_splits: int = 100
+    datastore: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    translator_options: dict[str, Any] = field(default_factory=dict)
+    quiet: bool = False
+
+
+@dataclass
+class LaunchResult:
+    run_id: str
+    success: bool
+    failures: list[tuple[str, str]]
+    seconds: float
+
+
+def run_config_for(request: LaunchRequest) -> dict[str, Any]:
+    store_config: dict[str, Any] = {}
+    if request.datastore:
+        store_config["datastore"] = request.datastore
+    config: dict[str, Any] = {
+        "resources": {
+            "flowassets_runtime": {"config": {"max_workers": request.max_workers,
+                                              "max_num_splits": request.max_num_splits}},
+        },
+        "loggers": {"console": {"config": {"log_level": "ERROR"}}},
+    }
+    if store_config:
+        config["resources"]["flowassets_store"] = {"config": store_config}
+    if request.parameters:
+        config["ops"] = {"start": {"config": request.parameters}}
+    return config
+
+
+def launch(request: LaunchRequest, out: TextIO = sys.stdout,
+           on_event: Callable[[Any], None] | None = None) -> LaunchResult:
+    from dagster._core.execution.api import execute_run_iterator
+
+    from ..client.instance import get_instance
+    from .reconstruct import reconstructable_job
+
+    started = time.monotonic()
+    instance = get_instance()
+    recon = reconstructable_job(request.path, request.flow_name, request.translator_options)
+    job_def = recon.get_definition()
+    run = instance.create_run_for_job(
+        job_def=job_def, run_config=run_config_for(request), tags={**job_def.tags, **request.tags},
+        job_code_origin=recon.get_python_origin(),
+    )
+    say = (lambda text: None) if request.quiet else (lambda text: print(text, file=out, flush=True))
+    say(f"Run {run.run_id} of {request.flow_name} starting (Dagster home {instance.root_directory})")
+    failures: list[tuple[str, str]] = []
+    step_started: dict[str, float] = {}
+    tasks: dict[str, Any] = {}
+    previous = os.environ.get(ECHO_ENV)
+    if not request.quiet:
+        os.environ[ECHO_ENV] = "1"
+    try:
+        for event in execute_run_iterator(recon, run, instance):
+            if on_event:
+                on_event(event)
+            kind, step = event.event_type_value, event.step_key
+            if kind == "STEP_START":
+                step_started[step] = time.monotonic()
+            elif kind == "STEP_OUTPUT":
+                meta = event.event_specific_data.metadata or {}
+                if "tasks" in meta:
+                    tasks[step] = meta["tasks"].value
+            elif kind == "STEP_SUCCESS":
+                took = time.monotonic() - step_started.get(step, time.monotonic())
+                n = tasks.get(step, 1)
+                say(f"  ok    {step:<24} {n} task{'s' if n != 1 else ''}, {took:.2f}s")
+            elif kind == "STEP_SKIPPED":
+                say(f"  skip  {step:<24} (switch branch not taken)")
+            elif kind == "STEP_FAILURE":
+                failures.append((step, _failure_text(event)))
+                say(f"  FAIL  {step}")
+    finally:
+        if previous is None:
+            os.environ.pop(ECHO_ENV, None)
+        else:
+            os.environ[ECHO_ENV] = previous
+    final = instance.get_run_by_id(run.run_id)
+    success = final is not None and final.status.value == "SUCCESS"
+    return LaunchResult(run.run_id, success, failures, time.monotonic() - started)
+
+
+def _failure_text(event: Any) -> str:
+    data = event.event_specific_data
+    user = getattr(data, "user_failure_data", None)
+    if user is not None and user.description:
+        return user.description
+    error = getattr(data, "error", None)
+    if error is None:
+        return "the step failed"
+    # Dagster wraps user errors; show the innermost message, not the framework traceback.
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    return (error.message or "").strip() + ("\n" + "".join(error.stack[-6:]) if error.stack else "")

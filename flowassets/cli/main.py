@@ -1,0 +1,199 @@
+"""The ``flowassets`` command: ``run``, ``show``, ``check``, ``logs`` (Metaflow's verbs).
+
+Heavy imports (Dagster) happen only inside the command that needs them, so ``--help`` and
+``check`` stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, Sequence
+
+from ..errors import FlowassetsError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="flowassets",
+                                     description="Run Metaflow-style flows on Dagster.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run a flow file end to end on the local Dagster instance")
+    run.add_argument("flow_file")
+    run.add_argument("--flow", help="flow class name when the file defines several")
+    run.add_argument("--max-workers", type=int, default=16, help="parallel tasks (default 16)")
+    run.add_argument("--max-num-splits", type=int, default=100,
+                     help="fail a foreach wider than this (default 100)")
+    run.add_argument("--datastore", choices=["local", "s3", "gs", "azure"], default=None)
+    run.add_argument("--with", dest="with_", action="append", default=[],
+                     metavar="DECORATOR[:k=v,...]", help="apply a decorator to every step, "
+                     "e.g. --with kubernetes:cpu=2,memory=8000")
+    run.add_argument("--tag", action="append", default=[], help="tag the run (repeatable)")
+    run.add_argument("--run-id-file", help="write the run id to this file")
+    run.add_argument("--quiet", action="store_true", help="print only the summary")
+    for name in ("show", "check"):
+        cmd = sub.add_parser(name, help="print the flow's graph" if name == "show"
+                             else "validate the flow without running it")
+        cmd.add_argument("flow_file")
+        cmd.add_argument("--flow")
+    logs = sub.add_parser("logs", help="print task output: FLOW/RUN_ID/STEP[/TASK]")
+    logs.add_argument("pathspec")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args, extra = _parser().parse_known_args(argv)
+    try:
+        if args.command == "run":
+            return _run(args, extra)
+        if extra:
+            _parser().error(f"unrecognized arguments: {' '.join(extra)}")
+        if args.command in ("show", "check"):
+            return _show(args, check_only=args.command == "check")
+        if args.command == "logs":
+            return _logs(args.pathspec)
+    except FlowassetsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 2
+
+
+def _load(args: argparse.Namespace) -> Any:
+    from ..graph.build import build_graph
+    from .loader import load_flow_class
+
+    cls = load_flow_class(args.flow_file, args.flow)
+    return cls, build_graph(cls)
+
+
+def _parameter_parser(graph: Any) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=f"flowassets run {graph.flow_name}", add_help=False)
+    for param in graph.parameters:
+        parser.add_argument(f"--{param.name}", dest=param.attr_name, default=None,
+                            help=param.help)
+    return parser
+
+
+def _run(args: argparse.Namespace, extra: list[str]) -> int:
+    from ..authoring.parameters import Parameter
+    from .launch import LaunchRequest, launch
+
+    cls, graph = _load(args)
+    values, unknown = _parameter_parser(graph).parse_known_args(extra)
+    if unknown:
+        known = ", ".join(f"--{p.name}" for p in graph.parameters) or "none"
+        raise FlowassetsError(f"flow {graph.flow_name}: unknown option(s) {unknown}; its "
+                              f"parameters are: {known}.")
+    parameters: dict[str, Any] = {}
+    for param in graph.parameters:
+        raw = getattr(values, param.attr_name)
+        if raw is None:
+            if param.required and param.default is None:
+                raise FlowassetsError(f"flow {graph.flow_name}: Parameter {param.name!r} is "
+                                      f"required: pass --{param.name} VALUE.")
+            continue
+        # Validate now, so a bad value is refused before a run is created.
+        converted = Parameter(param.name, type=_python_type(param.type_name)).convert(raw, graph.flow_name)
+        parameters[param.name.replace("-", "_")] = raw if param.type_name == "JSON" else converted
+    options = _translator_options(args.with_)
+    tags = {"flowassets/tags": ",".join(args.tag)} if args.tag else {}
+    request = LaunchRequest(
+        path=args.flow_file, flow_name=graph.flow_name, parameters=parameters,
+        max_workers=args.max_workers, max_num_splits=args.max_num_splits,
+        datastore=args.datastore, tags=tags, translator_options=options, quiet=args.quiet,
+    )
+    if args.run_id_file:
+        pass
+    result = launch(request)
+    if args.run_id_file:
+        with open(args.run_id_file, "w") as handle:
+            handle.write(result.run_id)
+    _summary(graph.flow_name, result)
+    return 0 if result.success else 1
+
+
+def _python_type(name: str) -> Any:
+    from ..authoring.parameters import JSONType
+
+    return {"str": str, "int": int, "float": float, "bool": bool, "JSON": JSONType}[name]
+
+
+def _translator_options(with_options: list[str]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for item in with_options:
+        name = item.split(":", 1)[0]
+        if name != "kubernetes":
+            raise FlowassetsError(f"--with {item}: only 'kubernetes' can be applied to every step.")
+        from ..compute.kubernetes import parse_with_option
+
+        options["with_kubernetes"] = parse_with_option(item)
+    return options
+
+
+def _summary(flow: str, result: Any) -> None:
+    from ..client.instance import default_dagster_home
+
+    status = "succeeded" if result.success else "FAILED"
+    print(f"\nRun {result.run_id} {status} in {result.seconds:.1f}s.")
+    for step, text in result.failures:
+        print(f"\nStep {step!r} failed:\n{text}", file=sys.stderr)
+    print(f"Artifacts: python -c \"from flowassets.client import Flow; "
+          f"print(Flow('{flow}')['{result.run_id}'].data)\"")
+    print(f"Dagster UI: DAGSTER_HOME={default_dagster_home()} dagster dev -w workspace.yaml")
+
+
+def _show(args: argparse.Namespace, check_only: bool) -> int:
+    _, graph = _load(args)
+    if check_only:
+        print(f"{graph.flow_name}: OK ({len(graph.order)} steps)")
+        return 0
+    print(f"{graph.flow_name}" + (f": {graph.doc}" if graph.doc else ""))
+    for param in graph.parameters:
+        print(f"  parameter --{param.name} ({param.type_name}, default {param.default!r})"
+              + (f": {param.help}" if param.help else ""))
+    print()
+    for node in graph:
+        arrow = ""
+        if node.foreach_var:
+            arrow = f" => foreach {node.foreach_var}: {node.out[0]}"
+        elif node.switch_cases:
+            arrow = f" => switch on {node.condition_var}: " + ", ".join(
+                f"{k} -> {v}" for k, v in node.switch_cases.items())
+        elif node.out:
+            arrow = " => " + ", ".join(node.out)
+        print(f"Step {node.name} ({node.kind}){arrow}")
+        if node.doc:
+            print("    " + node.doc.replace("\n", "\n    "))
+    return 0
+
+
+def _logs(pathspec: str) -> int:
+    from ..client import Flow
+
+    parts = pathspec.strip("/").split("/")
+    if len(parts) < 3:
+        raise FlowassetsError("logs takes FLOW/RUN_ID/STEP[/TASK_ID].")
+    run = Flow(parts[0])[parts[1]]
+    step = run[parts[2]]
+    tasks = [step[parts[3]]] if len(parts) > 3 else list(step)
+    for task in tasks:
+        text = task.stdout
+        if len(tasks) > 1:
+            print(f"--- {task.pathspec}")
+        print(text, end="" if text.endswith("\n") else "\n")
+    return 0
+
+
+def run_flow_class_as_script(cls: type) -> None:
+    """``python my_flow.py run ...``: Metaflow's way of starting a flow file."""
+    import inspect
+
+    argv = sys.argv[1:]
+    if not argv:
+        argv = ["show"]
+    command, rest = argv[0], argv[1:]
+    path = inspect.getfile(cls)
+    sys.exit(main([command, path, "--flow", cls.__name__, *rest]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
