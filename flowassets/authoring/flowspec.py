@@ -141,10 +141,10 @@ class FlowSpec:
         if include and exclude:
             raise FlowassetsError(f"{where}: merge_artifacts takes include or exclude, not both.")
         exclude_set = set(exclude or ())
-        candidates: dict[str, set[str]] = {}
+        candidates: dict[str, dict[str, Any]] = {}  # name -> {sha: ref}
         for inp in inputs:
-            for name, digest in inp._flowassets_state.artifact_hashes().items():
-                candidates.setdefault(name, set()).add(digest)
+            for name, ref in inp._flowassets_state.refs().items():
+                candidates.setdefault(name, {})[ref.sha] = ref
         if include:
             missing = [n for n in include if n not in candidates]
             if missing:
@@ -153,15 +153,15 @@ class FlowSpec:
                 )
         already = state.names_set_here(self)
         conflicts, merged = [], {}
-        for name, digests in candidates.items():
+        for name, refs in candidates.items():
             if name in already or name in exclude_set or (include and name not in include):
                 continue
             if state.is_parameter(name):
                 continue
-            if len(digests) > 1:
+            if len(refs) > 1:
                 conflicts.append(name)
             else:
-                merged[name] = next(iter(digests))
+                merged[name] = next(iter(refs.values()))
         if conflicts:
             raise MergeConflict(
                 f"{where}: merge_artifacts found different values on different branches for "

@@ -41,7 +41,7 @@ def run_config_for(request: LaunchRequest) -> dict[str, Any]:
             "flowassets_runtime": {"config": {"max_workers": request.max_workers,
                                               "max_num_splits": request.max_num_splits}},
         },
-        "loggers": {"console": {"config": {"log_level": "ERROR"}}},
+        "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
     }
     if store_config:
         config["resources"]["flowassets_store"] = {"config": store_config}

@@ -276,3 +276,6 @@ class DataView:
 
     def __dir__(self) -> list[str]:
         return self.__dict__["_task"].artifacts
+
+    def __repr__(self) -> str:
+        return f"<data of {self.__dict__['_task'].pathspec}: {', '.join(self.__dir__())}>"

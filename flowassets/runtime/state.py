@@ -59,9 +59,6 @@ class TaskState:
                 self._foreach_values[level] = self.store.load(ref, "input")
         return self._foreach_values[level]
 
-    def artifact_hashes(self) -> dict[str, str]:
-        return {name: ref.sha for name, ref in self.upstream.items()}
-
     def refs(self) -> Mapping[str, ArtifactRef]:
         return self.upstream
 
