@@ -35,6 +35,13 @@ def _parser() -> argparse.ArgumentParser:
                              else "validate the flow without running it")
         cmd.add_argument("flow_file")
         cmd.add_argument("--flow")
+    res = sub.add_parser("resume", help="re-run a failed run from the failed step (or STEP), "
+                         "reusing the artifacts of the steps before it")
+    res.add_argument("flow_file")
+    res.add_argument("step", nargs="?", help="resume from this step (default: the failed one)")
+    res.add_argument("--flow")
+    res.add_argument("--origin-run-id", help="run to resume (default: the flow's latest run)")
+    res.add_argument("--run-id-file")
     logs = sub.add_parser("logs", help="print task output: FLOW/RUN_ID/STEP[/TASK]")
     logs.add_argument("pathspec")
     return parser
@@ -51,6 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _show(args, check_only=args.command == "check")
         if args.command == "logs":
             return _logs(args.pathspec)
+        if args.command == "resume":
+            return _resume(args)
     except FlowassetsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -101,9 +110,19 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
         max_workers=args.max_workers, max_num_splits=args.max_num_splits,
         datastore=args.datastore, tags=tags, translator_options=options, quiet=args.quiet,
     )
-    if args.run_id_file:
-        pass
     result = launch(request)
+    if args.run_id_file:
+        with open(args.run_id_file, "w") as handle:
+            handle.write(result.run_id)
+    _summary(graph.flow_name, result)
+    return 0 if result.success else 1
+
+
+def _resume(args: argparse.Namespace) -> int:
+    from .resume import ResumeRequest, resume
+
+    _, graph = _load(args)
+    result = resume(ResumeRequest(args.flow_file, graph.flow_name, args.origin_run_id, args.step))
     if args.run_id_file:
         with open(args.run_id_file, "w") as handle:
             handle.write(result.run_id)

@@ -109,7 +109,7 @@ class Run:
         chain, current = [], self._run
         while current is not None and len(chain) < 50:
             chain.append(current.run_id)
-            parent = current.tags.get(PARENT_TAG)
+            parent = current.parent_run_id or current.tags.get(PARENT_TAG)
             current = self.flow._instance.get_run_by_id(parent) if parent else None
         return chain
 
