@@ -73,7 +73,14 @@ def build_definitions(flows: Iterable[type], translator: FlowTranslator | None =
 
     Keyword arguments override resources (e.g. ``flowassets_store=ArtifactStoreResource(...)``).
     """
-    flow_jobs = [flow_to_job(f, translator, resources) for f in flows]
-    extra = {k: v for k, v in resources.items()}
-    merged = _resources(extra)
-    return dg.Definitions(jobs=[*flow_jobs, *jobs], assets=list(assets), resources=merged)
+    from .triggers import schedule_for, sensor_for
+
+    flow_jobs, schedules, sensors = [], [], []
+    for flow in flows:
+        job = flow_to_job(flow, translator, resources)
+        graph = build_graph(flow)
+        flow_jobs.append(job)
+        schedules += [s for s in [schedule_for(graph, job)] if s is not None]
+        sensors += [s for s in [sensor_for(graph, job)] if s is not None]
+    return dg.Definitions(jobs=[*flow_jobs, *jobs], assets=list(assets), schedules=schedules,
+                          sensors=sensors, resources=_resources(resources))
