@@ -5,8 +5,8 @@
 
 from .authoring import (
     FlowSpec, Inputs, JSONType, Parameter, batch, card, catch, conda, current, environment,
-    kubernetes, parallel, project, pypi, resources, retry, schedule, secrets, step, timeout,
-    trigger_on_finish,
+    kubernetes, parallel, parallel_map, project, pypi, resources, retry, schedule, secrets, step,
+    timeout, trigger_on_finish,
 )
 from .errors import FlowassetsError
 
@@ -14,7 +14,7 @@ __all__ = [
     "FlowSpec", "Inputs", "JSONType", "Parameter", "batch", "card", "catch", "conda", "current",
     "environment", "kubernetes", "parallel", "project", "pypi", "resources", "retry", "schedule",
     "secrets", "step", "timeout", "trigger_on_finish", "FlowassetsError", "flow_to_job",
-    "build_definitions", "FlowTranslator", "FlowTranslatorSettings",
+    "build_definitions", "FlowTranslator", "FlowTranslatorSettings", "parallel_map",
 ]
 
 _LAZY = {

@@ -6,10 +6,11 @@ from .decorators import (
     retry, schedule, secrets, timeout, trigger_on_finish,
 )
 from .flowspec import FlowSpec, Inputs, step
+from .parallel_map import parallel_map
 from .parameters import JSONType, Parameter
 
 __all__ = [
     "FlowSpec", "Inputs", "step", "Parameter", "JSONType", "current", "batch", "card", "catch",
     "conda", "environment", "kubernetes", "parallel", "project", "pypi", "resources", "retry",
-    "schedule", "secrets", "timeout", "trigger_on_finish",
+    "schedule", "secrets", "timeout", "trigger_on_finish", "parallel_map",
 ]
