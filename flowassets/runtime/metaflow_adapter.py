@@ -1,0 +1,111 @@
+"""Run unchanged ``metaflow.FlowSpec`` classes on the flowassets runtime.
+
+Metaflow's flow object already has the hooks we need (DESIGN.md, measured on metaflow 2.19):
+``FlowSpec.__getattr__`` asks ``self._datastore`` for missing attributes, ``self.next()`` leaves
+``self._transition``, joins take ``metaflow.datastore.inputs.Inputs``, and ``merge_artifacts``
+reads ``inp._datastore.items()`` as (name, hash) pairs and calls ``passdown_partial``. So a
+small datastore shim over our ``TaskState`` is all it takes; nothing of Metaflow's runtime runs.
+Metaflow is imported only when a Metaflow flow is actually run.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from ..authoring.flowspec import Transition
+from .state import TaskState
+
+#: Attributes Metaflow keeps on the flow object that are not user artifacts.
+METAFLOW_INTERNAL = frozenset({
+    "name", "_datastore", "_transition", "_cached_input", "_current_step", "_foreach_stack",
+    "_foreach_var", "_foreach_num_splits", "_foreach_values", "_unbounded_foreach",
+    "_control_mapper_tasks", "_control_task_is_mapper_zero", "_parallel_ubf_iter",
+    "_graph_info", "_flow_state", "_steps", "_success", "_task_ok", "_exception",
+    "_condition", "_switch_value",
+})
+
+
+def is_metaflow_class(cls: type) -> bool:
+    return any(k.__module__ == "metaflow.flowspec" for k in cls.__mro__)
+
+
+class DatastoreShim:
+    """The slice of Metaflow's TaskDataStore that FlowSpec and merge_artifacts use."""
+
+    def __init__(self, state: TaskState):
+        self.state = state
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.state.upstream or name in self.state.passdown
+
+    def __getitem__(self, name: str) -> Any:
+        return self.state.read(name)
+
+    def items(self) -> Iterator[tuple[str, str]]:
+        for name, ref in self.state.upstream.items():
+            yield name, ref.sha
+
+    def passdown_partial(self, other: "DatastoreShim", names: list[str]) -> None:
+        for name in names:
+            ref = other.state.upstream.get(name) or other.state.passdown.get(name)
+            if ref is not None:
+                self.state.passdown[name] = ref
+
+
+def new_flow(cls: type, state: TaskState, param_names: frozenset[str]) -> Any:
+    """A Metaflow flow object bound to ``state`` (parameters read from the manifest)."""
+    from metaflow.tuple_util import ForeachFrame as MetaflowFrame
+
+    _parameters_as_properties(cls, param_names)
+    flow = cls(use_cli=False)
+    flow._datastore = DatastoreShim(state)
+    flow._current_step = state.step_name
+    flow._foreach_stack = [
+        MetaflowFrame(step=f.step, var=f.var, num_splits=f.num_splits, index=f.index, value=None)
+        for f in state.foreach_stack
+    ]
+    state.extra_internal = METAFLOW_INTERNAL
+    # Metaflow's `input` reads getattr(self, frame.var)[index]; ours stored each item: use it.
+    flow._cached_input = {i: state.foreach_value(i) for i in range(len(state.foreach_stack))}
+    return flow
+
+
+def _parameters_as_properties(cls: type, param_names: frozenset[str]) -> None:
+    """Metaflow makes Parameters read-only properties in the task process; so do we.
+
+    Runs only in a forked task process, so the parent's class is never changed.
+    """
+    from metaflow.parameters import Parameter as MetaflowParameter
+
+    for klass in cls.__mro__:
+        for name, value in list(vars(klass).items()):
+            if isinstance(value, MetaflowParameter) and name in param_names:
+                setattr(cls, name, property(lambda self, _n=name: self._datastore[_n]))
+
+
+def make_inputs(flows: list[Any]) -> Any:
+    from metaflow.datastore.inputs import Inputs
+
+    return Inputs(flows)
+
+
+def bind_current(flow: Any, run_id: str, step: str, task_id: str, retry_count: int,
+                 origin_run_id: str | None) -> None:
+    from metaflow import current
+
+    current._set_env(flow=flow, run_id=run_id, step_name=step, task_id=task_id,
+                     retry_count=retry_count, origin_run_id=origin_run_id, namespace=None,
+                     username="flowassets", is_running=True, tags=[])
+
+
+def transition_of(flow: Any, node: Any) -> Transition | None:
+    raw = getattr(flow, "__dict__", {}).get("_transition")
+    if raw is None:
+        return None
+    targets = tuple(raw[0])
+    foreach = raw[1] if len(raw) > 1 else None
+    if node.kind == "split-switch":
+        # Metaflow resolved the switch already: its transition names the chosen step.
+        return Transition(targets, None, node.condition_var, {"__chosen__": targets[0]})
+    return Transition(targets, foreach)
+
