@@ -1,0 +1,89 @@
+"""``@secrets``: values from secret sources become environment variables of the task only.
+
+Sources (Metaflow's ``sources=[...]`` list):
+- ``"name"`` or ``{"type": "kubernetes", "name": ..., "namespace": ...}``: a Kubernetes Secret.
+  On Kubernetes the pod mounts it (``envFrom``); locally it is read through the Kubernetes API
+  with the current kubeconfig.
+- ``{"type": "env-file", "path": ...}``: a dotenv file (``KEY=value`` lines) read at task start.
+
+Values are set in the task's own process (never in op tags, run config or the launching
+environment) and replaced by ``****`` in the task's captured output.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from typing import Any, Iterable, Mapping
+
+from ..errors import FlowassetsError
+
+MASK = "****"
+_LOADED: list[str] = []  # values to scrub from this process's captured output
+
+
+def normalize(source: Any) -> dict[str, Any]:
+    if isinstance(source, str):
+        return {"type": "kubernetes", "name": source}
+    if isinstance(source, Mapping) and source.get("type") in ("kubernetes", "env-file"):
+        return dict(source)
+    raise FlowassetsError(f"@secrets source {source!r} is not supported: use a Kubernetes secret "
+                          "name, {'type': 'kubernetes', 'name': ...} or {'type': 'env-file', 'path': ...}.")
+
+
+def kubernetes_secret_names(sources: Iterable[Any]) -> list[str]:
+    return [s["name"] for s in map(normalize, sources) if s["type"] == "kubernetes"]
+
+
+def load(sources: Iterable[Any], where: str) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for source in map(normalize, sources):
+        if source["type"] == "env-file":
+            values.update(_read_env_file(source["path"], where))
+        elif os.environ.get("FLOWASSETS_IN_KUBERNETES_POD"):
+            continue  # the pod spec mounts Kubernetes secrets with envFrom
+        else:
+            values.update(_read_kubernetes_secret(source, where))
+    return values
+
+
+def apply(values: Mapping[str, str]) -> None:
+    os.environ.update(values)
+    _LOADED.extend(v for v in values.values() if len(v) >= 4)
+
+
+def scrub(text: bytes) -> bytes:
+    for value in sorted(_LOADED, key=len, reverse=True):
+        text = text.replace(value.encode(), MASK.encode())
+    return text
+
+
+def _read_env_file(path: str, where: str) -> dict[str, str]:
+    try:
+        with open(os.path.expanduser(path)) as handle:
+            lines = handle.read().splitlines()
+    except OSError as exc:
+        raise FlowassetsError(f"{where}: @secrets env-file {path!r} cannot be read ({exc.strerror}).") from None
+    values = {}
+    for line in lines:
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, value = line.split("=", 1)
+        values[key.strip().removeprefix("export ").strip()] = value.strip().strip("'\"")
+    return values
+
+
+def _read_kubernetes_secret(source: Mapping[str, Any], where: str) -> dict[str, str]:
+    from kubernetes import client, config
+
+    name = source["name"]
+    namespace = source.get("namespace") or os.environ.get("FLOWASSETS_KUBERNETES_NAMESPACE", "default")
+    try:
+        config.load_kube_config()
+        secret = client.CoreV1Api().read_namespaced_secret(name, namespace)
+    except Exception as exc:  # noqa: BLE001 - config or API errors: say which secret, not its data
+        raise FlowassetsError(f"{where}: @secrets could not read Kubernetes secret "
+                              f"{namespace}/{name}: {type(exc).__name__}.") from None
+    data = secret.data or {}
+    return {key: base64.b64decode(value).decode() for key, value in data.items()}
