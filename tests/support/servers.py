@@ -52,6 +52,7 @@ class Server:
     argv: list[str]
     env: dict[str, str]  # what a client needs to reach it
     ready: Callable[["Server"], bool]
+    kill_signal: int = signal.SIGKILL
     proc: subprocess.Popen | None = field(default=None, repr=False)
 
     @property
@@ -79,8 +80,8 @@ class Server:
         raise RuntimeError(f"{self.name} did not become ready in {timeout:.0f}s; see {self.workdir}")
 
     def kill(self) -> None:
-        """SIGKILL, as a crashed or evicted server: no clean shutdown."""
-        self._signal(signal.SIGKILL)
+        """SIGKILL, as a crashed or evicted server: no clean shutdown (see azure_server)."""
+        self._signal(self.kill_signal)
 
     def stop(self) -> None:
         self._signal(signal.SIGTERM)
@@ -108,13 +109,18 @@ def s3_server(workdir: Path) -> Server:
     (workdir / "data").mkdir(parents=True, exist_ok=True)
     argv = [shutil.which("weed") or "weed", "mini", f"-dir={workdir / 'data'}", "-ip=127.0.0.1",
             "-ip.bind=127.0.0.1", "-master.telemetry=false", "-webdav=false", "-admin.ui=false",
-            "-s3.port.iceberg=0", "-s3.port.lance=0"] + [f"-{k}={v}" for k, v in ports.items()]
+            "-s3.port.iceberg=0", "-s3.port.lance=0", "-s3.autoCreateBucket=false"]
+    argv += [f"-{k}={v}" for k, v in ports.items()]
     env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{ports['s3.port']}", "AWS_ACCESS_KEY_ID": S3_ACCESS_KEY,
            "AWS_SECRET_ACCESS_KEY": S3_SECRET_KEY, "AWS_DEFAULT_REGION": "us-east-1"}
 
     def ready(server: Server) -> bool:
-        s3_client(server).list_buckets()
-        return True
+        # The S3 port opens before the filer and volume servers take writes: probe a real write.
+        client = s3_client(server)
+        if "ready-probe" not in [b["Name"] for b in client.list_buckets().get("Buckets", ())]:
+            client.create_bucket(Bucket="ready-probe")
+        client.put_object(Bucket="ready-probe", Key="probe", Body=b"ok")
+        return client.get_object(Bucket="ready-probe", Key="probe")["Body"].read() == b"ok"
 
     return Server("seaweedfs", ports["s3.port"], workdir, argv, env, ready)
 
@@ -150,7 +156,10 @@ def azure_server(workdir: Path) -> Server:
         list(azure_service(server).list_containers())
         return True
 
-    return Server("azurite", port, workdir, argv, {"AZURE_STORAGE_CONNECTION_STRING": connection}, ready)
+    # Azurite keeps container metadata in memory and saves it every few seconds, so SIGKILL loses
+    # containers a test just made (real Azure never does): its "kill" is a SIGTERM.
+    return Server("azurite", port, workdir, argv, {"AZURE_STORAGE_CONNECTION_STRING": connection}, ready,
+                  kill_signal=signal.SIGTERM)
 
 
 # -- direct SDK clients, for tests to look at the server behind the store's back ------------------
