@@ -8,14 +8,20 @@ verified on read: a corrupted or truncated blob fails loudly, naming the key.
 from __future__ import annotations
 
 import hashlib
+import io
 import mmap
 import os
+import pickle
+import tempfile
 from typing import Any, Iterator
 
 from ..errors import ArtifactError, ArtifactNotFound
 from . import serialize
 from .backend import Backend, safe_key
 from .manifest import ArtifactRef, StepResult
+
+#: Values whose bytes are larger than this are spooled to a temp file and streamed (multipart).
+SPOOL_BYTES = 64 << 20
 
 
 class ArtifactStore:
@@ -34,19 +40,22 @@ class ArtifactStore:
         return safe_key(self._flow, "data", sha[:2], sha)
 
     def save(self, value: Any) -> ArtifactRef:
-        data, encoding = serialize.encode(value)
-        sha = hashlib.sha256(data).hexdigest()
-        key = self.blob_key(sha)
-        if not self.backend.exists(key):
-            self.backend.put_bytes(key, data)
-            self.blobs_written += 1
-        return ArtifactRef(sha, encoding, len(data), _type_name(value))
+        encoding, spool = _serialize(value)
+        with spool:
+            sha = spool.sha.hexdigest()
+            key = self.blob_key(sha)
+            if not self.backend.exists(key):
+                spool.upload(self.backend, key)
+                self.blobs_written += 1
+        return ArtifactRef(sha, encoding, spool.size, _type_name(value))
 
     def load(self, ref: ArtifactRef, name: str = "?") -> Any:
         key = self.blob_key(ref.sha)
         path = self.backend.local_path(key)
         if path is not None:
             data = _map_file(path, key, name)
+        elif ref.size > SPOOL_BYTES:  # streamed to a temp file, then mapped: no second copy
+            data = _map_stream(self.backend.open_read(key))
         else:
             data = self.backend.get_bytes(key)
         if len(data) != ref.size or hashlib.sha256(data).hexdigest() != ref.sha:
@@ -107,6 +116,68 @@ def _map_file(path: str, key: str, name: str) -> bytes | memoryview:
             return b""
         # A read-only map avoids a second full copy of large blobs while hashing and unpickling.
         return memoryview(mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ))
+
+
+def _map_stream(handle) -> bytes | memoryview:  # noqa: ANN001 - any binary file object
+    with handle:
+        try:
+            fileno = handle.fileno()
+            if os.fstat(fileno).st_size == 0:
+                return b""
+            return memoryview(mmap.mmap(fileno, 0, access=mmap.ACCESS_READ))
+        except (OSError, io.UnsupportedOperation, AttributeError):
+            return handle.read()
+
+
+class _HashingSpool:
+    """A write target that hashes as it goes and moves to an unnamed temp file past
+    ``SPOOL_BYTES``, so a large value is never held twice in memory (object + its bytes)."""
+
+    def __init__(self) -> None:
+        self.sha = hashlib.sha256()
+        self.size = 0
+        self._buffer: io.BytesIO | None = io.BytesIO()
+        self._file = None
+
+    def write(self, chunk) -> int:  # noqa: ANN001 - bytes-like
+        self.sha.update(chunk)
+        self.size += memoryview(chunk).nbytes
+        if self._buffer is not None and self.size > SPOOL_BYTES:
+            self._file = tempfile.TemporaryFile()
+            self._file.write(self._buffer.getbuffer())
+            self._buffer = None
+        return (self._file or self._buffer).write(chunk)
+
+    def upload(self, backend: Backend, key: str) -> None:
+        if self._buffer is not None:
+            backend.put_bytes(key, self._buffer.getvalue())
+        else:
+            self._file.seek(0)
+            backend.put_stream(key, self._file, self.size)
+
+    def __enter__(self) -> "_HashingSpool":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._file is not None:
+            self._file.close()
+        self._buffer = self._file = None
+
+
+def _serialize(value: Any) -> tuple[str, _HashingSpool]:
+    """Plain values are pickled straight into the spool (the same bytes as ``serialize.encode``);
+    columnar values and values only cloudpickle can handle take ``serialize.encode``'s path."""
+    if serialize._columnar_kind(value) is None:
+        spool = _HashingSpool()
+        try:
+            pickle.dump(value, spool, protocol=5)
+            return serialize.PICKLE, spool
+        except Exception:  # noqa: BLE001 - let serialize.encode choose the fallback or raise
+            spool.__exit__()
+    data, encoding = serialize.encode(value)
+    spool = _HashingSpool()
+    spool.write(data)
+    return encoding, spool
 
 
 def _type_name(value: Any) -> str:
