@@ -54,20 +54,32 @@ class ArtifactStore:
         path = self.backend.local_path(key)
         if path is not None:
             data = _map_file(path, key, name)
-        elif ref.size > SPOOL_BYTES:  # streamed to a temp file, then mapped: no second copy
-            data = _map_stream(self.backend.open_read(key))
+        elif ref.size > SPOOL_BYTES and ref.encoding == serialize.PICKLE:
+            return self._load_streamed(ref, key, name)
         else:
             data = self.backend.get_bytes(key)
         if len(data) != ref.size or hashlib.sha256(data).hexdigest() != ref.sha:
-            raise ArtifactError(
-                f"artifact {name!r} is corrupted in the store: blob {key} has "
-                f"{len(data)} bytes and a different hash than recorded ({ref.size} bytes, sha256 "
-                f"{ref.sha[:12]}...). Re-run the step that produced it."
-            )
+            raise _corrupted(ref, key, name, len(data))
         try:
             return serialize.decode(data, ref.encoding)
         except Exception as exc:  # noqa: BLE001
             raise ArtifactError(f"artifact {name!r} (blob {key}) could not be decoded: {exc}") from exc
+
+    def _load_streamed(self, ref: ArtifactRef, key: str, name: str) -> Any:
+        """A large remote blob: downloaded in parts to a temp file, hashed in chunks, unpickled
+        from the file, so memory holds the value once (not its bytes as well)."""
+        with self.backend.open_read(key) as handle:
+            sha, size = hashlib.sha256(), 0
+            for chunk in iter(lambda: handle.read(8 << 20), b""):
+                sha.update(chunk)
+                size += len(chunk)
+            if size != ref.size or sha.hexdigest() != ref.sha:
+                raise _corrupted(ref, key, name, size)
+            handle.seek(0)
+            try:
+                return pickle.load(handle)
+            except Exception as exc:  # noqa: BLE001
+                raise ArtifactError(f"artifact {name!r} (blob {key}) could not be decoded: {exc}") from exc
 
     # -- manifests -----------------------------------------------------------------------
     def manifest_key(self, run_id: str, step: str) -> str:
@@ -118,15 +130,12 @@ def _map_file(path: str, key: str, name: str) -> bytes | memoryview:
         return memoryview(mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ))
 
 
-def _map_stream(handle) -> bytes | memoryview:  # noqa: ANN001 - any binary file object
-    with handle:
-        try:
-            fileno = handle.fileno()
-            if os.fstat(fileno).st_size == 0:
-                return b""
-            return memoryview(mmap.mmap(fileno, 0, access=mmap.ACCESS_READ))
-        except (OSError, io.UnsupportedOperation, AttributeError):
-            return handle.read()
+def _corrupted(ref: ArtifactRef, key: str, name: str, size: int) -> ArtifactError:
+    return ArtifactError(
+        f"artifact {name!r} is corrupted in the store: blob {key} has "
+        f"{size} bytes and a different hash than recorded ({ref.size} bytes, sha256 "
+        f"{ref.sha[:12]}...). Re-run the step that produced it."
+    )
 
 
 class _HashingSpool:

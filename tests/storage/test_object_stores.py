@@ -209,3 +209,7 @@ def test_large_artifact_is_spooled_and_uploaded_in_parts(object_store, monkeypat
         blob = azure_service(object_store.server).get_blob_client(object_store.name, name)
         assert len(blob.get_block_list("committed")[0]) == 3
     assert store.load(ref) == value
+    store.backend.put_bytes(store.blob_key(ref.sha), b"x" * ref.size)  # same size, wrong bytes
+    with pytest.raises(ArtifactError) as info:
+        store.load(ref, "weights")
+    assert "'weights'" in str(info.value) and store.blob_key(ref.sha) in str(info.value)
