@@ -15,7 +15,6 @@ store URL (which never holds a credential) and the service's error code.
 from __future__ import annotations
 
 import os
-import re
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Hashable, TypeVar
@@ -71,11 +70,11 @@ class ProcessLocal:
         self._clients: dict[Hashable, Any] = {}
 
     def get(self, key: Hashable, factory: Callable[[], C]) -> C:
+        if self._pid != os.getpid():  # inherited from the parent: never reuse its sockets (or its
+            self._pid = os.getpid()  # lock, which another parent thread may have held at fork)
+            self._clients = {}
+            self._lock = threading.Lock()
         with self._lock:
-            if self._pid != os.getpid():  # inherited from the parent: never reuse its sockets
-                self._pid = os.getpid()
-                self._clients = {}
-                self._lock = threading.Lock()
             client = self._clients.get(key)
             if client is None:
                 client = self._clients[key] = factory()
@@ -117,36 +116,12 @@ def not_found(op: str, key: str, url: str) -> ArtifactNotFound:
     return ArtifactNotFound(f"no object {key!r} in {url} ({op})")
 
 
-def failure(op: str, key: str, url: str, code: str, detail: str = "") -> StorageError:
+def failure(op: str, key: str, url: str, code: str) -> StorageError:
     """A ``StorageError`` that names the key and the store, with only codes from the SDK."""
-    text = f"{op} of {key!r} in {url} failed: {code}"
-    if detail:
-        text += f" ({redact(detail)})"
     return StorageError(
-        text + ". Check that the store is reachable and the bucket/container exists; "
-        "transient errors were already retried."
+        f"{op} of {key!r} in {url} failed: {code}. Check that the store is reachable and the "
+        "bucket/container exists; transient errors were already retried."
     )
-
-
-_SECRET_PATTERNS = (
-    re.compile(r"(?i)(AccountKey|SharedAccessSignature|sig|signature|x-amz-signature|"
-               r"x-amz-credential|x-amz-security-token|access_token|token)=[^&;\s'\"]+"),
-    re.compile(r"(?i)Bearer\s+[A-Za-z0-9._\-]+"),
-)
-_SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID", "AZURE_STORAGE_KEY",
-               "AZURE_STORAGE_SAS_TOKEN", "AZURE_STORAGE_CONNECTION_STRING")
-
-
-def redact(text: str) -> str:
-    """Drop anything that looks like a signature, token or key, and every known secret value."""
-    for pattern in _SECRET_PATTERNS:
-        text = pattern.sub(lambda m: m.group(0).split("=")[0] + "=<redacted>" if "=" in m.group(0)
-                           else "<redacted>", text)
-    for name in _SECRET_ENV:
-        value = os.environ.get(name)
-        if value and len(value) >= 4:
-            text = text.replace(value, "<redacted>")
-    return text[:300]
 
 
 def _shown(root: str) -> str:

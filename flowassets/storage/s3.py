@@ -129,5 +129,4 @@ class S3Backend(Backend):
             raise self._fail("listing", prefix or "/", exc) from None
 
 
-
 select.register("s3", S3Backend)
