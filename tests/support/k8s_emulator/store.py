@@ -1,0 +1,252 @@
+"""In-memory object store with the API server's bookkeeping: names, uids, resourceVersions,
+defaulting, selectors, events, and the error shapes (Status bodies) the kubernetes client parses.
+
+Single-threaded by design: the aiohttp handlers and the controller share one event loop, so the
+store needs no locks and every change is seen in the order it was made.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import re
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+Obj = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One REST resource: where it lives in the URL space and what kind its objects are."""
+
+    group: str
+    version: str
+    plural: str
+    kind: str
+    namespaced: bool = True
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def qualified(self) -> str:  # "jobs.batch", as the real API names resources in messages
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+
+RESOURCES = [
+    Resource("", "v1", "pods", "Pod"), Resource("", "v1", "events", "Event"),
+    Resource("", "v1", "secrets", "Secret"), Resource("", "v1", "configmaps", "ConfigMap"),
+    Resource("", "v1", "serviceaccounts", "ServiceAccount"), Resource("", "v1", "services", "Service"),
+    Resource("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim"),
+    Resource("", "v1", "namespaces", "Namespace", namespaced=False),
+    Resource("", "v1", "nodes", "Node", namespaced=False),
+    Resource("batch", "v1", "jobs", "Job"), Resource("batch", "v1", "cronjobs", "CronJob"),
+]
+BY_PATH = {(r.group, r.version, r.plural): r for r in RESOURCES}
+BY_KIND = {r.kind: r for r in RESOURCES}
+
+
+@dataclass
+class ApiError(Exception):
+    """An error the server answers with a ``Status`` body, as the real API server does."""
+
+    code: int
+    reason: str
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def body(self) -> Obj:
+        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                "message": self.message, "reason": self.reason, "details": self.details, "code": self.code}
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def dig(obj: Any, path: str) -> Any:
+    """Value at a dotted field path (``metadata.name``, ``metadata.labels['app']``) or None."""
+    for part in re.findall(r"[^.\[\]]+|\['[^']*'\]", path):
+        key = part[2:-2] if part.startswith("['") else part
+        obj = obj.get(key) if isinstance(obj, dict) else None
+    return obj
+
+
+_TERM = re.compile(r"\s*(!?)([\w./-]+)\s*(?:(==|=|!=)\s*([\w.-]*)|\s+(in|notin)\s*\(([^)]*)\))?\s*(?:,|$)")
+
+
+def label_selector_matches(selector: str, labels: dict[str, str]) -> bool:
+    """Equality-based (``a=b``, ``a!=b``) and set-based (``a in (x,y)``, ``a notin (x)``, ``a``,
+    ``!a``) label selectors, as kubectl and the client send them."""
+    pos, selector = 0, selector.strip()
+    while pos < len(selector):
+        m = _TERM.match(selector, pos)
+        if not m or m.end() == pos:
+            raise ApiError(400, "BadRequest", f"unable to parse requirement: {selector[pos:]!r}")
+        pos = m.end()
+        neg, key, op, value, set_op, values = m.groups()
+        have = labels.get(key)
+        if set_op:
+            members = {v.strip() for v in values.split(",")}
+            ok = (have in members) if set_op == "in" else (have not in members)
+        elif op:
+            ok = (have == value) if op in ("=", "==") else (have != value)
+        else:
+            ok = (have is None) if neg else (have is not None)
+        if not ok:
+            return False
+    return True
+
+
+def field_selector_matches(selector: str, obj: Obj) -> bool:
+    for term in filter(None, (t.strip() for t in selector.split(","))):
+        m = re.fullmatch(r"([\w.\[\]']+)\s*(==|=|!=)\s*(.*)", term)
+        if not m:
+            raise ApiError(400, "BadRequest", f"invalid field selector: {term!r}")
+        path, op, want = m.groups()
+        have = dig(obj, path)
+        have = "" if have is None else str(have)
+        if (have == want) != (op != "!="):
+            return False
+    return True
+
+
+class Store:
+    """Objects keyed by (resource, namespace, name). ``on_create`` and ``on_delete`` hooks let the
+    controller react; a delete hook that returns True finishes the removal itself later (graceful
+    pod termination), as finalizers and kubelets do on a cluster."""
+
+    def __init__(self) -> None:
+        self.objects: dict[tuple[Resource, str, str], Obj] = {}
+        self._rv = itertools.count(1)
+        self.admit: Callable[[Resource, Obj], None] | None = None
+        self.on_create: list[Callable[[Resource, Obj], None]] = []
+        self.on_delete: dict[str, Callable[[Obj, Obj], bool]] = {}
+        for ns in ("default", "kube-system", "kube-public"):
+            self.create(BY_KIND["Namespace"], None, {"metadata": {"name": ns}})
+
+    def _stamp(self, obj: Obj) -> Obj:
+        obj["metadata"]["resourceVersion"] = str(next(self._rv))
+        return obj
+
+    def get(self, res: Resource, ns: str | None, name: str) -> Obj:
+        obj = self.objects.get((res, ns or "", name))
+        if obj is None:
+            raise ApiError(404, "NotFound", f'{res.qualified} "{name}" not found',
+                           {"name": name, "group": res.group, "kind": res.plural})
+        return obj
+
+    def list(self, res: Resource, ns: str | None, label_selector: str = "",
+             field_selector: str = "") -> list[Obj]:
+        found = [o for (r, n, _), o in self.objects.items() if r == res and (ns is None or n == ns)]
+        return [o for o in found
+                if label_selector_matches(label_selector, o["metadata"].get("labels") or {})
+                and field_selector_matches(field_selector, o)]
+
+    def create(self, res: Resource, ns: str | None, body: Obj) -> Obj:
+        obj = copy.deepcopy(body)
+        meta = obj.setdefault("metadata", {})
+        if not meta.get("name") and meta.get("generateName"):
+            meta["name"] = meta["generateName"] + secrets.token_hex(3)[:5]
+        name = meta.get("name")
+        if not name:
+            raise ApiError(422, "Invalid", f"{res.kind} in version \"{res.version}\" is invalid: "
+                           "metadata.name: Required value: name or generateName is required")
+        if res.namespaced:
+            ns = ns or meta.get("namespace") or "default"
+            if (BY_KIND["Namespace"], "", ns) not in self.objects:
+                raise ApiError(404, "NotFound", f'namespaces "{ns}" not found',
+                               {"name": ns, "kind": "namespaces"})
+            meta["namespace"] = ns
+        if (res, ns or "", name) in self.objects:
+            raise ApiError(409, "AlreadyExists", f'{res.qualified} "{name}" already exists',
+                           {"name": name, "group": res.group, "kind": res.plural})
+        obj.update(apiVersion=res.api_version, kind=res.kind)
+        meta.update(uid=str(uuid.uuid4()), creationTimestamp=now(), generation=1)
+        meta.pop("deletionTimestamp", None)
+        if res.kind == "Namespace":
+            obj["status"] = {"phase": "Active"}
+        if self.admit:
+            self.admit(res, obj)
+        self.objects[(res, ns or "", name)] = self._stamp(obj)
+        for hook in self.on_create:
+            hook(res, obj)
+        return obj
+
+    def update(self, res: Resource, ns: str | None, name: str, body: Obj, status_only: bool) -> Obj:
+        """PUT: replace the spec (or, for the status subresource, only the status)."""
+        old = self.get(res, ns, name)
+        new = copy.deepcopy(old)
+        if status_only:
+            new["status"] = copy.deepcopy(body.get("status") or {})
+        else:
+            new = {**copy.deepcopy(body), "status": old.get("status"), "apiVersion": old["apiVersion"],
+                   "kind": old["kind"]}
+            keep = {k: old["metadata"][k] for k in ("uid", "creationTimestamp", "namespace", "name",
+                                                   "generation", "deletionTimestamp") if k in old["metadata"]}
+            new["metadata"] = {**(body.get("metadata") or {}), **keep}
+            if self.admit:
+                self.admit(res, new)
+            if new.get("spec") != old.get("spec"):
+                new["metadata"]["generation"] = old["metadata"].get("generation", 1) + 1
+        old.clear()  # keep the stored dict's identity: the controller holds references to it
+        old.update(new)
+        return self._stamp(old)
+
+    def patch(self, res: Resource, ns: str | None, name: str, patch: Obj, status_only: bool) -> Obj:
+        """Merge patch (RFC 7386); strategic merge patches are applied the same way, so lists
+        in a patch replace the stored list instead of merging by key."""
+        old = self.get(res, ns, name)
+        return self.update(res, ns, name, merge_patch(copy.deepcopy(old), patch), status_only)
+
+    def set_status(self, obj: Obj, **status: Any) -> None:
+        """Controller-side status write (no copy: the controller owns these objects)."""
+        obj.setdefault("status", {}).update(status)
+        self._stamp(obj)
+
+    def delete(self, res: Resource, ns: str | None, name: str, options: Obj) -> Obj:
+        obj = self.get(res, ns, name)
+        if obj["metadata"].get("deletionTimestamp"):
+            return obj
+        obj["metadata"]["deletionTimestamp"] = now()
+        self._stamp(obj)
+        hook = self.on_delete.get(res.kind)
+        if not (hook and hook(obj, options)):
+            self.remove(obj)
+        if res.kind == "Namespace":
+            for (r, n, child) in [k for k in self.objects if k[1] == name and k[0].namespaced]:
+                self.delete(r, n, child, {"propagationPolicy": "Background"})
+        return obj
+
+    def remove(self, obj: Obj) -> None:
+        res = BY_KIND[obj["kind"]]
+        self.objects.pop((res, obj["metadata"].get("namespace", "") if res.namespaced else "",
+                          obj["metadata"]["name"]), None)
+
+    def event(self, obj: Obj, reason: str, message: str, type_: str = "Normal",
+              component: str = "kubelet") -> None:
+        meta = obj["metadata"]
+        self.create(BY_KIND["Event"], meta["namespace"], {
+            "metadata": {"name": f"{meta['name']}.{secrets.token_hex(8)}"},
+            "involvedObject": {"kind": obj["kind"], "apiVersion": obj["apiVersion"], "name": meta["name"],
+                               "namespace": meta["namespace"], "uid": meta["uid"]},
+            "reason": reason, "message": message, "type": type_, "count": 1,
+            "source": {"component": component}, "reportingComponent": component,
+            "firstTimestamp": now(), "lastTimestamp": now()})
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    target = target if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            target.pop(key, None)
+        else:
+            target[key] = merge_patch(target.get(key), value)
+    return target
