@@ -220,7 +220,8 @@ class Store:
             self.remove(obj)
         if res.kind == "Namespace":
             for (r, n, child) in [k for k in self.objects if k[1] == name and k[0].namespaced]:
-                self.delete(r, n, child, {"propagationPolicy": "Background"})
+                if (r, n, child) in self.objects:  # cascades may have removed it already
+                    self.delete(r, n, child, {"propagationPolicy": "Background"})
         return obj
 
     def remove(self, obj: Obj) -> None:
