@@ -310,3 +310,18 @@ def test_kubeconfig_loads_into_the_global_client_config(k8s_emulator):
     kubernetes.config.load_kube_config(config_file=str(k8s_emulator.kubeconfig))
     names = [n.metadata.name for n in kubernetes.client.CoreV1Api().list_node().items]
     assert names == ["emulator-node"]
+
+
+def test_a_bare_pod_runs_and_its_log_can_be_followed(k8s_emulator, k8s_namespace):
+    """Pods created directly (as dagster-k8s pipes does) run too; ``follow`` streams to the end."""
+    core = k8s_emulator.core()
+    code = "import time\nfor i in range(3):\n    print(i, flush=True); time.sleep(0.2)"
+    core.create_namespaced_pod(k8s_namespace, {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "bare"},
+        "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "x", "command": ["python", "-c", code]}]}})
+    wait_for("the container to start", lambda: core.read_namespaced_pod("bare", k8s_namespace).status.phase != "Pending")
+    stream = core.read_namespaced_pod_log("bare", k8s_namespace, follow=True, _preload_content=False)
+    assert stream.data == b"0\n1\n2\n"
+    pod = wait_for("the pod to finish", lambda: (lambda p: p if p.status.phase == "Succeeded" else None)(
+        core.read_namespaced_pod("bare", k8s_namespace)))
+    assert pod.status.container_statuses[0].state.terminated.exit_code == 0

@@ -106,7 +106,7 @@ class Kubelet:
         pod = run.pod
         spec, meta = pod["spec"], pod["metadata"]
         fault = (meta.get("annotations") or {}).get(FAULT_ANNOTATION)
-        self.store.set_status(pod, phase="Pending", qosClass=_qos(spec), conditions=[])
+        self.store.set_status(pod, phase="Pending", conditions=[])
         try:
             unschedulable = self._unschedulable(spec, fault)
             if unschedulable:
@@ -308,15 +308,3 @@ def _resource_field(container: Obj, ref: Obj) -> str:
         return "0"
     amount = parse_quantity(value) / parse_quantity(ref.get("divisor", "1"))
     return str(math.ceil(amount))
-
-
-def _qos(spec: Obj) -> str:
-    resources = [c.get("resources") or {} for c in spec["containers"]]
-    if not any(r.get("requests") or r.get("limits") for r in resources):
-        return "BestEffort"
-    def pinned(r: Obj, name: str) -> bool:
-        limit = (r.get("limits") or {}).get(name)
-        return limit is not None and parse_quantity((r.get("requests") or {}).get(name, limit)) == \
-            parse_quantity(limit)
-    guaranteed = all(pinned(r, "cpu") and pinned(r, "memory") for r in resources)
-    return "Guaranteed" if guaranteed else "Burstable"

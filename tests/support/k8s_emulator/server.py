@@ -18,7 +18,7 @@ from aiohttp import web
 
 from .jobs import JobController, JobSettings
 from .kubelet import Kubelet, NodeSettings
-from .store import BY_PATH, RESOURCES, ApiError, Obj, Resource, Store
+from .store import BY_PATH, ApiError, Obj, Resource, Store
 from .validation import SCHEMA_VERSION, admit
 
 _MERGE_TYPES = ("application/merge-patch+json", "application/strategic-merge-patch+json")
@@ -47,8 +47,6 @@ class Emulator:
         app.on_startup.append(self.start_controllers)
         app.on_shutdown.append(self.stop_processes)
         app.router.add_get("/version", self.version)
-        app.router.add_get("/api", lambda r: _json({"kind": "APIVersions", "versions": ["v1"]}))
-        app.router.add_get("/apis", self.groups)
         app.router.add_route("*", "/{tail:.*}", self.dispatch)
         return app
 
@@ -56,12 +54,6 @@ class Emulator:
         minor = SCHEMA_VERSION.split(".")[1]
         return _json({"major": "1", "minor": minor, "gitVersion": f"v1.{minor}.0-flowassets-emulator",
                       "platform": "linux/amd64"})
-
-    async def groups(self, request: web.Request) -> web.Response:
-        versions = [{"groupVersion": r.api_version, "version": r.version} for r in RESOURCES if r.group]
-        return _json({"kind": "APIGroupList", "apiVersion": "v1", "groups": [
-            {"name": v["groupVersion"].split("/")[0], "versions": [v], "preferredVersion": v}
-            for v in {v["groupVersion"]: v for v in versions}.values()]})
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         parts = [p for p in request.path.split("/") if p]
@@ -71,19 +63,14 @@ class Emulator:
             group, version, rest = parts[1], parts[2], parts[3:]
         else:
             raise ApiError(404, "NotFound", f"the server could not find the requested resource ({request.path})")
-        if not rest:
-            return _json({"kind": "APIResourceList", "groupVersion": f"{group}/{version}".lstrip("/"),
-                          "resources": [{"name": r.plural, "kind": r.kind, "namespaced": r.namespaced,
-                                         "verbs": ["create", "delete", "get", "list", "patch", "update"]}
-                                        for r in RESOURCES if (r.group, r.version) == (group, version)]})
         ns = None
         if rest[0] == "namespaces" and len(rest) >= 3:
             ns, rest = rest[1], rest[2:]
-        res = BY_PATH.get((group, version, rest[0]))
+        res = BY_PATH.get((group, version, rest[0])) if rest else None
         if res is None or len(rest) > 3:
             raise ApiError(404, "NotFound", f"the server could not find the requested resource ({request.path})")
         name, sub = (rest + [None, None])[1:3]
-        if request.query.get("watch") in ("true", "1"):
+        if _flag(request, "watch"):
             raise ApiError(405, "MethodNotAllowed", "watch is not emulated (dagster-k8s polls)")
         if sub == "log" and res.kind == "Pod" and request.method == "GET":
             return await self.pod_log(request, ns, name)
@@ -135,7 +122,7 @@ class Emulator:
             waiting = (statuses.get(container, {}).get("state") or {}).get("waiting") or {}
             raise ApiError(400, "BadRequest", f'container "{container}" in pod "{name}" is waiting to start: '
                            f"{waiting.get('reason', 'ContainerCreating')}")
-        if request.query.get("follow") not in ("true", "1"):
+        if not _flag(request, "follow"):
             return web.Response(body=_tail(path.read_bytes(), request.query), content_type="text/plain")
         response = web.StreamResponse(headers={"Content-Type": "text/plain"})
         await response.prepare(request)
@@ -159,6 +146,10 @@ def _kill_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+def _flag(request: web.Request, name: str) -> bool:
+    return request.query.get(name, "").lower() in ("true", "1")  # the Python client sends "True"
 
 
 def _tail(data: bytes, query: Any) -> bytes:
