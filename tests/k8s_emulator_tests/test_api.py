@@ -4,9 +4,7 @@ rejected when invalid, show injected faults, and take their processes with them 
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
-from typing import Any, Callable
 
 import kubernetes
 import pytest
@@ -15,18 +13,9 @@ from kubernetes.client import (
     V1PodTemplateSpec, V1ResourceRequirements, V1Secret,
 )
 
+from tests.support.k8s_emulator.fixtures import wait_for
+
 FAULT = "emulator.flowassets.io/fail"
-
-
-def wait_for(what: str, check: Callable[[], Any], timeout_s: float = 60.0) -> Any:
-    """Poll until ``check()`` is truthy; a generous deadline, only so a broken emulator fails."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def make_job(name: str, command: list[str], annotations: dict | None = None, backoff_limit: int = 0,

@@ -18,7 +18,7 @@ import dagster as dg
 import pytest
 from dagster_k8s.client import DagsterKubernetesClient
 
-from tests.k8s_emulator_tests.test_api import wait_for
+from tests.support.k8s_emulator.fixtures import wait_for
 
 JOB_FILE = Path(__file__).with_name("emulated_job.py")
 

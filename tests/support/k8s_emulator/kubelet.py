@@ -96,10 +96,9 @@ class Kubelet:
     async def _terminate(self, procs: list[asyncio.subprocess.Process], grace: float) -> None:
         for proc in procs:
             _signal_group(proc, signal.SIGTERM if grace > 0 else signal.SIGKILL)
-        try:
-            await asyncio.wait_for(asyncio.gather(*(p.wait() for p in procs)), grace or None)
-        except asyncio.TimeoutError:
-            for proc in procs:
+        await asyncio.wait([asyncio.ensure_future(p.wait()) for p in procs], timeout=grace or None)
+        for proc in procs:
+            if proc.returncode is None:
                 _signal_group(proc, signal.SIGKILL)
 
     async def _run(self, run: PodRun) -> None:

@@ -232,6 +232,8 @@ class Store:
     def event(self, obj: Obj, reason: str, message: str, type_: str = "Normal",
               component: str = "kubelet") -> None:
         meta = obj["metadata"]
+        if (BY_KIND["Namespace"], "", meta["namespace"]) not in self.objects:
+            return  # the namespace is being deleted; a cluster drops these events too
         self.create(BY_KIND["Event"], meta["namespace"], {
             "metadata": {"name": f"{meta['name']}.{secrets.token_hex(8)}"},
             "involvedObject": {"kind": obj["kind"], "apiVersion": obj["apiVersion"], "name": meta["name"],

@@ -177,8 +177,8 @@ def _check_resources(resources: Obj, path: str, causes: Causes) -> None:
                 causes.add(f"{path}.requests", f'Invalid value: "{raw_request}": must be less than or '
                            f"equal to {name} limit of {resources['limits'][name]}")
         elif name not in limits:
-            causes.add(f"{path}.limits", f"Required value: Limit must be set for non overcommitable "
-                       f"resources")
+            causes.add(f"{path}.limits", "Required value: Limit must be set for non overcommitable "
+                       "resources")
         elif request != limits[name]:
             causes.add(f"{path}.requests[{name}]", f'Invalid value: "{raw_request}": must be equal to '
                        f"{name} limit of {resources['limits'][name]}")
