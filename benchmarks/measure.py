@@ -22,6 +22,7 @@ from pathlib import Path
 @dataclass(frozen=True)
 class Measured:
     wall_s: float
+    cpu_s: float  # user + system time of the whole tree: steadier than wall time on a busy host
     returncode: int
     peak_rss_mb: float
     peak_tree_pss_mb: float
@@ -46,7 +47,7 @@ def run_measured(argv: list[str], *, cwd: Path, env: dict[str, str], log_prefix:
         wall = time.monotonic() - started
         proc.returncode = os.waitstatus_to_exitcode(status)  # Popen must not wait again
         sampler.stop()
-    return Measured(wall, proc.returncode, usage.ru_maxrss / 1024, sampler.peak_kb / 1024,
+    return Measured(wall, usage.ru_utime + usage.ru_stime, proc.returncode, usage.ru_maxrss / 1024, sampler.peak_kb / 1024,
                     str(out_path), str(err_path))
 
 

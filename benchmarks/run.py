@@ -66,6 +66,7 @@ class Side:
 
     wall_s: float
     walls_s: tuple[float, ...]
+    cpu_s: float  # of the median run
     peak_rss_mb: float
     peak_tree_pss_mb: float
     extra: dict[str, Any]
@@ -142,7 +143,8 @@ def _side(runs: list[tuple[Measured, dict[str, Any]]]) -> Side:
     ordered = sorted(runs, key=lambda r: r[0].wall_s)
     measured, extra = ordered[len(ordered) // 2]
     return Side(round(statistics.median(r[0].wall_s for r in runs), 3),
-                tuple(round(r[0].wall_s, 3) for r in runs), round(measured.peak_rss_mb, 1),
+                tuple(round(r[0].wall_s, 3) for r in runs), round(measured.cpu_s, 3),
+                round(measured.peak_rss_mb, 1),
                 round(measured.peak_tree_pss_mb, 1), extra)
 
 
@@ -217,15 +219,17 @@ def warm_up(bench: Bench) -> dict[str, float]:
 
 
 def print_table(results: dict[str, Any], out=sys.stdout) -> None:
-    rows = [("case", "flowassets s", "metaflow s", "ratio", "fa RSS MB", "mf RSS MB",
-             "fa PSS MB", "mf PSS MB")]
+    rows = [("case", "flowassets s", "metaflow s", "ratio", "fa CPU s", "mf CPU s", "fa RSS MB",
+             "mf RSS MB", "fa PSS MB", "mf PSS MB")]
     for result in results["cases"].values():
         fa, mf = result["flowassets"], result["metaflow"]
         if mf is None:
-            rows.append((result["title"], f"{fa['flow_to_job_s']:.3f}", "-", "-", "", "", "", ""))
+            rows.append((result["title"], f"{fa['flow_to_job_s']:.3f}", "-", "-", "", "", "", "",
+                         "", ""))
             continue
         rows.append((result["title"], f"{fa['wall_s']:.2f}", f"{mf['wall_s']:.2f}",
-                     f"{result['ratio']:.3f}", f"{fa['peak_rss_mb']:.0f}", f"{mf['peak_rss_mb']:.0f}",
+                     f"{result['ratio']:.3f}", f"{fa['cpu_s']:.2f}", f"{mf['cpu_s']:.2f}",
+                     f"{fa['peak_rss_mb']:.0f}", f"{mf['peak_rss_mb']:.0f}",
                      f"{fa['peak_tree_pss_mb']:.0f}", f"{mf['peak_tree_pss_mb']:.0f}"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for i, row in enumerate(rows):

@@ -55,14 +55,18 @@ def launch(request: LaunchRequest, out: TextIO = sys.stdout,
     from dagster._core.execution.api import execute_run_iterator
 
     from ..client.instance import get_instance
+    from ..storage import select
+    from ..translate.ops import DATASTORE_TAG
     from .reconstruct import reconstructable_job
 
     started = time.monotonic()
     instance = get_instance()
     recon = reconstructable_job(request.path, request.flow_name, request.translator_options)
     job_def = recon.get_definition()
+    # The store is known here: tag the run now so no op has to write the tag (a transaction).
+    tags = {**job_def.tags, DATASTORE_TAG: select.location(request.datastore), **request.tags}
     run = instance.create_run_for_job(
-        job_def=job_def, run_config=run_config_for(request), tags={**job_def.tags, **request.tags},
+        job_def=job_def, run_config=run_config_for(request), tags=tags,
         job_code_origin=recon.get_python_origin(),
     )
     say = (lambda text: None) if request.quiet else (lambda text: print(text, file=out, flush=True))

@@ -6,6 +6,7 @@ job again wherever it needs to, and re-execute a run from failure.
 
 from __future__ import annotations
 
+import functools
 import json
 
 import dagster as dg
@@ -13,6 +14,9 @@ import dagster as dg
 from .loader import load_flow_class
 
 
+# Dagster loads the job again to execute a run the CLI just created from it; the flow module is
+# cached by path already, so translate it once per process too.
+@functools.lru_cache(maxsize=16)
 def job_from_file(path: str, flow_name: str, options_json: str = "{}") -> dg.JobDefinition:
     from ..translate.job import flow_to_job
     from ..translate.translator import FlowTranslator, FlowTranslatorSettings
