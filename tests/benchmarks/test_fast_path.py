@@ -1,0 +1,54 @@
+"""What the CLI's fast path changed must not lose anything: task output still reaches the
+Dagster event log (batched), and the run still records its artifact store."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+FLOW = '''
+from flowassets import FlowSpec, step
+
+class ChattyFlow(FlowSpec):
+    @step
+    def start(self):
+        self.items = list(range(20))
+        self.next(self.work, foreach="items")
+
+    @step
+    def work(self):
+        print(f"item-{self.input}-done")
+        self.next(self.join)
+
+    @step
+    def join(self, inputs):
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+'''
+
+
+def test_task_output_is_batched_into_few_events_and_store_is_tagged(tmp_path: Path):
+    (tmp_path / "chatty.py").write_text(FLOW)
+    done = subprocess.run([sys.executable, "-m", "flowassets.cli.main", "run", "chatty.py",
+                           "--run-id-file", "rid.txt"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300, env=os.environ.copy())
+    assert done.returncode == 0, done.stderr
+    run_id = (tmp_path / "rid.txt").read_text().strip()
+
+    from dagster import DagsterInstance
+
+    instance = DagsterInstance.get()  # conftest points DAGSTER_HOME at tmp_path
+    messages = [e.user_message for e in instance.all_logs(run_id)
+                if e.dagster_event is None and e.step_key == "work"]
+    text = "\n".join(messages)
+    for i in range(20):
+        assert f"item-{i}-done" in text
+        assert f"[work/{i} (attempt 0)]" in text
+    assert 1 <= len(messages) < 20
+    store = instance.get_run_by_id(run_id).tags["flowassets/datastore"]
+    assert store == f"local:{os.environ['FLOWASSETS_DATASTORE_SYSROOT_LOCAL']}"
