@@ -57,6 +57,7 @@ def launch(request: LaunchRequest, out: TextIO = sys.stdout,
     from ..client.instance import get_instance
     from ..storage import select
     from ..translate.ops import DATASTORE_TAG
+    from .main import gc_after_loading
     from .reconstruct import reconstructable_job
 
     started = time.monotonic()
@@ -69,6 +70,7 @@ def launch(request: LaunchRequest, out: TextIO = sys.stdout,
         job_def=job_def, run_config=run_config_for(request), tags=tags,
         job_code_origin=recon.get_python_origin(),
     )
+    gc_after_loading()
     say = (lambda text: None) if request.quiet else (lambda text: print(text, file=out, flush=True))
     say(f"Run {run.run_id} of {request.flow_name} starting (Dagster home {instance.root_directory})")
     failures: list[tuple[str, str]] = []

@@ -7,6 +7,7 @@ Heavy imports (Dagster) happen only inside the command that needs them, so ``--h
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from typing import Any, Sequence
 
@@ -47,8 +48,41 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, exiting: bool | None = None) -> int:
+    """``exiting``: the process ends when this returns (the console script, ``python flow.py
+    run``); defaults to "no argv given"."""
+    global _PROCESS_ENDS
     args, extra = _parser().parse_known_args(argv)
+    _PROCESS_ENDS = argv is None if exiting is None else exiting
+    if args.command in ("run", "resume"):
+        # Importing Dagster makes ~170k long-lived tracked objects; collecting while they are made
+        # costs ~0.15 s. launch/resume call gc_after_loading() once the job is ready.
+        gc.disable()
+    try:
+        return _dispatch(args, extra)
+    finally:
+        gc.enable()
+        if _PROCESS_ENDS:
+            # Interpreter shutdown runs full collections over everything Dagster allocated
+            # (~0.35 s measured, for nothing: the process is ending). Frozen objects are skipped.
+            gc.freeze()
+
+
+#: Set by ``main``: whether this process exits when the command is done. Only then may the
+#: CLI freeze the collector's view of the heap; a host process calling main() keeps its own.
+_PROCESS_ENDS = False
+
+
+def gc_after_loading() -> None:
+    """Everything loaded so far (Dagster, the instance, the job) lives as long as the process:
+    freeze it out of the collector's sight and turn collection back on, before tasks fork
+    (children inherit both: collection on, and parent objects they never scan or dirty)."""
+    if _PROCESS_ENDS:
+        gc.freeze()
+    gc.enable()
+
+
+def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
     try:
         if args.command == "run":
             return _run(args, extra)
@@ -211,7 +245,7 @@ def run_flow_class_as_script(cls: type) -> None:
         argv = ["show"]
     command, rest = argv[0], argv[1:]
     path = inspect.getfile(cls)
-    sys.exit(main([command, path, "--flow", cls.__name__, *rest]))
+    sys.exit(main([command, path, "--flow", cls.__name__, *rest], exiting=True))
 
 
 if __name__ == "__main__":

@@ -48,6 +48,9 @@ def resume(request: ResumeRequest) -> Any:
         options = dg.ReexecutionOptions.from_failure(origin, instance)
     import time
 
+    from .main import gc_after_loading
+
+    gc_after_loading()
     started = time.monotonic()
     result = dg.execute_job(recon, instance=instance, reexecution_options=options,
                             run_config=parent.run_config, tags=dict(job_def.tags))
