@@ -94,14 +94,14 @@ class FlowSpec:
     @property
     def input(self) -> Any:
         stack = self._flowassets_state.foreach_stack if self._flowassets_state else ()
-        return self._flowassets_state.foreach_value(len(stack) - 1) if stack else None
+        return self._flowassets_state.foreach_value(len(stack) - 1, self) if stack else None
 
     def foreach_stack(self) -> list[tuple[int, int, Any]] | None:
         state = self._flowassets_state
         if state is None or not state.foreach_stack:
             return []
         return [
-            (frame.index, frame.num_splits, state.foreach_value(i))
+            (frame.index, frame.num_splits, state.foreach_value(i, self))
             for i, frame in enumerate(state.foreach_stack)
         ]
 

@@ -7,6 +7,7 @@ full artifact namespace: upstream hashes passed down untouched, new or changed v
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, Mapping
 
 from ..storage.artifacts import ArtifactStore
@@ -49,7 +50,17 @@ class TaskState:
         self._cache[name] = value
         return value
 
-    def foreach_value(self, level: int) -> Any:
+    def foreach_value(self, level: int, flow: Any = None) -> Any:
+        """The item of foreach ``level`` as Metaflow's ``self.input`` sees it: ``var[index]`` of
+        the foreach variable *as visible in this task*. Metaflow reads the variable itself, so
+        where it is no longer visible (past a join that did not merge it) the value is None,
+        and a body that reassigns it sees the new value's item."""
+        frame = self.foreach_stack[level]
+        if frame.var is not None:
+            if flow is not None and frame.var in vars(flow):
+                return foreach_item(vars(flow)[frame.var], frame.index)
+            if frame.var not in self.upstream and frame.var not in self.passdown:
+                return None
         if level not in self._foreach_values:
             frame = self.foreach_stack[level]
             if frame.value_sha is None:
@@ -82,3 +93,13 @@ class TaskState:
             # Loaded and possibly mutated in place (list.append, df[...] = ...): re-hash it.
             result[name] = self.store.save(value)
         return result
+
+
+def foreach_item(values: Any, index: int) -> Any:
+    """Item ``index`` of a foreach variable, as Metaflow finds it: ``values[index]`` (so a dict
+    with keys 0..n-1 gives its values), or the index-th item iterated when it has no
+    ``__getitem__`` (a set, a generator-like object)."""
+    try:
+        return values[index]
+    except TypeError:
+        return next(itertools.islice(iter(values), index, index + 1))

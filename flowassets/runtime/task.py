@@ -20,7 +20,7 @@ from ..errors import FlowassetsError, ForeachError, StepFailure, TaskTimeout
 from ..graph import model
 from ..storage.artifacts import ArtifactStore
 from ..storage.manifest import ArtifactRef, ForeachFrame, TaskRecord
-from .state import TaskState
+from .state import TaskState, foreach_item
 
 
 @dataclass(frozen=True)
@@ -178,9 +178,16 @@ def _foreach_frames(flow: Any, node: model.StepNode, ctx: RunContext,
         raise ForeachError(f"{where}: foreach variable self.{var} does not exist; assign it "
                            "before self.next().") from None
     try:
-        items = list(values)
+        count = sum(1 for _ in values)
+        # Metaflow's self.input is values[index] (falling back to iteration without __getitem__).
+        items = [foreach_item(values, i) for i in range(count)]
     except TypeError as exc:
         raise ForeachError(f"{where}: foreach variable self.{var} is not iterable ({exc}).") from None
+    except (KeyError, IndexError) as exc:
+        raise ForeachError(
+            f"{where}: foreach over self.{var} ({type(values).__name__}): self.input is "
+            f"self.{var}[index] as in Metaflow, and index {exc} is not a key. Iterate over a "
+            f"list, e.g. list(self.{var}.items()).") from None
     if not items:
         raise ForeachError(f"{where}: foreach over self.{var} produced zero splits.")
     if len(items) > ctx.max_num_splits:
