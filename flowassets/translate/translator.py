@@ -16,6 +16,7 @@ from typing import Any, Mapping
 
 import dagster as dg
 
+from ..compute.kubernetes import COMPUTE_TAG, K8S_CONFIG_TAG, k8s_config_for_step
 from ..graph import model
 from ..storage.manifest import StepResult
 from .ops import config_key
@@ -32,6 +33,9 @@ class FlowTranslatorSettings:
 
     job_name_prefix: str = ""
     op_metadata_max_tasks: int = 20  # tasks listed one by one in op metadata
+    #: None: only @kubernetes steps run on Kubernetes. A dict of @kubernetes arguments (``{}``
+    #: for the defaults): every step does, as ``--with kubernetes:cpu=2`` (``parse_with_option``).
+    with_kubernetes: Mapping[str, Any] | None = None
 
 
 class FlowTranslator:
@@ -84,13 +88,19 @@ class FlowTranslator:
     def get_op_tags(self, graph: model.FlowGraph, node: model.StepNode) -> Mapping[str, Any]:
         tags: dict[str, Any] = {FLOW_TAG: graph.flow_name, STEP_TAG: node.name}
         k8s = self.get_k8s_config(graph, node)
-        if k8s:
-            tags["dagster-k8s/config"] = k8s
+        tags[COMPUTE_TAG] = "kubernetes" if k8s is not None else "local"
+        if k8s is not None:
+            from ..compute.k8s_manifest import validated_k8s_config
+
+            tags[K8S_CONFIG_TAG] = dict(validated_k8s_config(graph.flow_name, node.name, k8s))
         return tags
 
     def get_k8s_config(self, graph: model.FlowGraph, node: model.StepNode) -> Mapping[str, Any] | None:
-        """dagster-k8s user-defined config for the step's pod, or None for a local step."""
-        return None
+        """dagster-k8s user-defined config for the step's pod, or None for a local step.
+
+        Checked against the Kubernetes schema after this returns, so an override can add raw
+        fields: ``{**super().get_k8s_config(graph, node), "pod_spec_config": {...}}``."""
+        return k8s_config_for_step(graph, node, self.settings.with_kubernetes)
 
     def get_retry_policy(self, graph: model.FlowGraph, node: model.StepNode) -> dg.RetryPolicy | None:
         """None: @retry is honoured per task inside the op, so one failed foreach task does not
