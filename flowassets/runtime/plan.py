@@ -43,7 +43,9 @@ def _join_tasks(graph: model.FlowGraph, node: model.StepNode,
     where = f"flow {graph.flow_name}, join step {node.name!r}"
     groups: dict[tuple, list[TaskRecord]] = {}
     if split.kind in (model.FOREACH, model.PARALLEL_SPLIT):
-        depth = len(split.split_parents)
+        # Only foreach/@parallel levels have frames: enclosing static splits do not count.
+        depth = sum(1 for p in split.split_parents
+                    if graph[p].kind in (model.FOREACH, model.PARALLEL_SPLIT))
         for task in incoming:
             groups.setdefault(tuple(f.index for f in task.foreach_stack[:depth]), []).append(task)
         specs = []
