@@ -62,6 +62,9 @@ def k8s_config_problems(flow: str, step: str, k8s_config: Mapping[str, Any]) -> 
         tags = {"dagster-k8s/config": json.dumps(dict(k8s_config))}
     except (TypeError, ValueError) as exc:
         return [problem(f"the dagster-k8s/config value is not JSON-serializable: {exc}")]
+    raw = [problem(m) for m in section_problems(k8s_config)]
+    if raw:  # dagster-k8s would coerce ("no" -> True) or stop at the first of these
+        return raw
     try:
         manifest = job_manifest(build_step_job(tags, step_key=step))
     except Exception as exc:  # noqa: BLE001 - dagster-k8s raises plain Exception for bad keys
@@ -96,6 +99,69 @@ def schema_problems(manifest: Mapping[str, Any]) -> list[str]:
         pass
     return [f"Kubernetes schema: {_path(e.absolute_path)}: {e.message}" for e in errors
             if isinstance(e, jsonschema.ValidationError)]
+
+
+#: Each tag section, the kubernetes client model dagster-k8s reads it as, and its schema definition.
+SECTIONS = {
+    "container_config": ("V1Container", "io.k8s.api.core.v1.Container"),
+    "pod_spec_config": ("V1PodSpec", "io.k8s.api.core.v1.PodSpec"),
+    "pod_template_spec_metadata": ("V1ObjectMeta", "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
+    "job_metadata": ("V1ObjectMeta", "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"),
+    "job_spec_config": ("V1JobSpec", "io.k8s.api.batch.v1.JobSpec"),
+    "job_config": ("V1Job", "io.k8s.api.batch.v1.Job"),
+}
+#: Fields the schema requires that dagster-k8s fills in itself when a section omits them.
+_FILLED_BY_DAGSTER = {"container_config": {"name": "dagster"},
+                      "pod_spec_config": {"containers": [{"name": "dagster"}]},
+                      "job_spec_config": {"template": {}}}
+
+
+def section_problems(k8s_config: Mapping[str, Any]) -> list[str]:
+    """Each section as the user wrote it (snake_case or camelCase, values not yet coerced by
+    dagster-k8s) against the strict schema of the object it configures."""
+    out: list[str] = []
+    for section, (model, definition) in SECTIONS.items():
+        value = k8s_config.get(section)
+        if not value:
+            continue
+        if not isinstance(value, Mapping):
+            out.append(f"{section} must be a dict, got {value!r}")
+            continue
+        document = {**_FILLED_BY_DAGSTER.get(section, {}), **camel_case(value, model)}
+        validator = _validator().evolve(schema={"$ref": f"/api/_definitions.json#/$defs/{definition}"})
+        for error in sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path)):
+            out.append(f"Kubernetes schema: {section}.{_path(error.absolute_path)}: {error.message}"
+                       if error.absolute_path else f"Kubernetes schema: {section}: {error.message}")
+    return out
+
+
+def camel_case(value: Any, type_name: str) -> Any:
+    """snake_case keys -> the API's camelCase, following the kubernetes client's models; values
+    and unknown keys are kept as written so the schema sees exactly what the user wrote."""
+    import re
+
+    import kubernetes.client.models as models
+
+    if value is None:
+        return None
+    listed = re.fullmatch(r"list\[(.*)\]", type_name)
+    if listed:
+        return [camel_case(v, listed.group(1)) for v in value] if isinstance(value, list) else value
+    mapped = re.fullmatch(r"dict\((?:[^,]*), (.*)\)", type_name)
+    if mapped:
+        return {k: camel_case(v, mapped.group(1)) for k, v in value.items()} if isinstance(value, dict) else value
+    model = getattr(models, type_name, None)
+    if model is None or not isinstance(value, Mapping):
+        return value
+    out = {}
+    for key, item in value.items():
+        attr = key if key in model.attribute_map else next(
+            (a for a, camel in model.attribute_map.items() if camel == key), None)
+        if attr is None:
+            out[key] = item
+        else:
+            out[model.attribute_map[attr]] = camel_case(item, model.openapi_types[attr])
+    return out
 
 
 def semantic_problems(manifest: Mapping[str, Any]) -> list[str]:
