@@ -138,11 +138,13 @@ def _read_signature(flow: str, parsed: ParsedStep, node: ast.FunctionDef) -> Non
 
 
 def _next_calls(node: ast.FunctionDef) -> list[ast.Call]:
-    return [
+    """In source order (ast.walk is breadth-first), so a message can point at the second call."""
+    calls = [
         n for n in ast.walk(node)
         if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
         and n.func.attr == "next" and _is_self(n.func.value)
     ]
+    return sorted(calls, key=lambda n: (n.lineno, n.col_offset))
 
 
 def _read_transition(flow: str, parsed: ParsedStep, node: ast.FunctionDef, offset: int) -> None:
