@@ -155,9 +155,29 @@ trigger_on_finish = _make_decorator("trigger_on_finish", FLOW_DECORATORS_ATTR)
 
 
 def step_decorators(func: Any) -> tuple[DecoratorSpec, ...]:
-    return tuple(getattr(func, STEP_DECORATORS_ATTR, ()))
+    ours = tuple(getattr(func, STEP_DECORATORS_ATTR, ()))
+    if ours or not getattr(func, "decorators", None):
+        return ours
+    # A real Metaflow step: its decorator objects, innermost first (as ours are recorded).
+    return tuple(_from_metaflow(d) for d in func.decorators)
 
 
 def flow_decorators(cls: type) -> tuple[DecoratorSpec, ...]:
     # Only the class's own decorators: a subclass does not inherit its parent's schedule.
-    return tuple(cls.__dict__.get(FLOW_DECORATORS_ATTR, ()))
+    ours = tuple(cls.__dict__.get(FLOW_DECORATORS_ATTR, ()))
+    state = cls.__dict__.get("_flow_state")
+    if ours or state is None:
+        return ours
+    from metaflow.flowspec import FlowStateItems  # only reached for a Metaflow class
+
+    found = state.self_data.get(FlowStateItems.FLOW_DECORATORS) or {}
+    return tuple(_from_metaflow(d) for decos in found.values() for d in decos)
+
+
+def _from_metaflow(deco: Any) -> DecoratorSpec:
+    """A Metaflow decorator object as our spec: only the arguments the user set (Metaflow
+    records them in ``_user_defined_attributes``), so defaults stay ours and typed."""
+    attributes = getattr(deco, "attributes", {}) or {}
+    user_set = getattr(deco, "_user_defined_attributes", None)
+    names = attributes if user_set is None else user_set
+    return DecoratorSpec(deco.name, {k: attributes[k] for k in names if k in attributes})

@@ -31,6 +31,7 @@ class TaskState:
         self.is_join = is_join
         self.transition = None
         self.passdown: dict[str, ArtifactRef] = {}
+        self.extra_internal: frozenset[str] = frozenset()  # a front end's own attributes
         self._cache: dict[str, Any] = {}
         self._foreach_values: dict[int, Any] = {}
 
@@ -77,14 +78,14 @@ class TaskState:
         return name in self.parameter_names
 
     def names_set_here(self, flow: Any) -> set[str]:
-        return {k for k in vars(flow) if k not in _INTERNAL}
+        return {k for k in vars(flow) if k not in _INTERNAL and k not in self.extra_internal}
 
     def collect(self, flow: Any, base: Mapping[str, ArtifactRef]) -> dict[str, ArtifactRef]:
         """The task's artifacts: ``base`` + merged names + everything the body set or changed."""
         result = dict(base)
         result.update(self.passdown)
         for name, value in vars(flow).items():
-            if name in _INTERNAL or name.startswith("__"):
+            if name in _INTERNAL or name in self.extra_internal or name.startswith("__"):
                 continue
             result[name] = self.store.save(value)
         for name, value in self._cache.items():

@@ -20,6 +20,7 @@ from ..errors import FlowassetsError, ForeachError, StepFailure, TaskTimeout
 from ..graph import model
 from ..storage.artifacts import ArtifactStore
 from ..storage.manifest import ArtifactRef, ForeachFrame, TaskRecord
+from . import metaflow_adapter
 from .state import TaskState, foreach_item
 
 
@@ -69,8 +70,14 @@ def run_task(spec: TaskSpec, ctx: RunContext) -> TaskRecord:
     state = TaskState(flow_name=flow_name, step_name=spec.step, store=ctx.store,
                       upstream=base if not node.is_join else base, foreach_stack=spec.foreach_stack,
                       parameter_names=param_names, is_join=node.is_join)
-    flow = object.__new__(ctx.flow_cls)
-    flow.__dict__["_flowassets_state"] = state
+    is_metaflow = metaflow_adapter.is_metaflow_class(ctx.flow_cls)
+    if is_metaflow:
+        flow = metaflow_adapter.new_flow(ctx.flow_cls, state, param_names)
+        metaflow_adapter.bind_current(flow, ctx.run_id, spec.step, spec.task_id, spec.attempt,
+                                      ctx.origin_run_id)
+    else:
+        flow = object.__new__(ctx.flow_cls)
+        flow.__dict__["_flowassets_state"] = state
     current._bind(flow_name=flow_name, run_id=ctx.run_id, step_name=spec.step,
                   task_id=spec.task_id, retry_count=spec.attempt, origin_run_id=ctx.origin_run_id,
                   parallel=_parallel_info(ctx.graph, node, spec))
@@ -84,7 +91,8 @@ def run_task(spec: TaskSpec, ctx: RunContext) -> TaskRecord:
         with _alarm(limit, flow_name, spec.step):
             body = getattr(flow, spec.step)
             if node.is_join:
-                body(Inputs([_input_flow(ctx, rec, param_names) for rec in spec.inputs]))
+                flows = [_input_flow(ctx, rec, param_names) for rec in spec.inputs]
+                body(metaflow_adapter.make_inputs(flows) if is_metaflow else Inputs(flows))
             else:
                 body()
     except BaseException as exc:  # noqa: BLE001 - user code may raise anything
@@ -98,6 +106,8 @@ def run_task(spec: TaskSpec, ctx: RunContext) -> TaskRecord:
             print(f"@catch caught an exception in step {spec.step!r}:\n{caught.traceback}", flush=True)
         if options["var"]:
             flow.__dict__[options["var"]] = caught
+    if is_metaflow:
+        state.transition = metaflow_adapter.transition_of(flow, node)
     next_steps, children = _transition(flow, node, ctx, state, caught is not None)
     artifacts = state.collect(flow, base)
     return TaskRecord(
@@ -128,10 +138,13 @@ def _base_namespace(spec: TaskSpec, ctx: RunContext, param_names: frozenset[str]
 
 
 def _input_flow(ctx: RunContext, record: TaskRecord, param_names: frozenset[str]) -> Any:
-    flow = object.__new__(ctx.flow_cls)
-    flow.__dict__["_flowassets_state"] = TaskState(
+    state = TaskState(
         flow_name=ctx.graph.flow_name, step_name=record.step, store=ctx.store,
         upstream=record.artifacts, foreach_stack=record.foreach_stack, parameter_names=param_names)
+    if metaflow_adapter.is_metaflow_class(ctx.flow_cls):
+        return metaflow_adapter.new_flow(ctx.flow_cls, state, param_names)
+    flow = object.__new__(ctx.flow_cls)
+    flow.__dict__["_flowassets_state"] = state
     return flow
 
 
@@ -147,6 +160,8 @@ def _transition(flow: Any, node: model.StepNode, ctx: RunContext, state: TaskSta
         if caught and node.kind not in (model.SWITCH, model.FOREACH, model.PARALLEL_SPLIT):
             return node.out, ()
         raise StepFailure(f"{where}: the step finished without calling self.next().")
+    if node.kind == model.SWITCH and transition.cases and "__chosen__" in transition.cases:
+        return (transition.cases["__chosen__"],), ()  # Metaflow's next() already chose
     if node.kind == model.SWITCH:
         value = getattr(flow, node.condition_var)
         cases = transition.cases or {}

@@ -1,0 +1,73 @@
+"""Unchanged Metaflow flow files (``from metaflow import ...``) under flowassets, through the CLI
+and through ``flow_to_job``, with exactly the artifacts ``python flow.py run`` stores under
+Metaflow 2.19 in the same session: every task of every step, including end."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from .harness import Case, ThreeWay, run_three_ways
+
+pytestmark = pytest.mark.xdist_group("metaflow_files")
+
+CASES = [
+    Case("split_join.py", "SplitJoinFlow", ("--alpha", "3"),
+         "{'ops': {'start': {'config': {'alpha': 3}}}}"),
+    Case("foreach.py", "ForeachFlow"),
+    Case("nested_foreach.py", "NestedForeachFlow"),
+    Case("switch.py", "SwitchFlow", ("--mode", "slow"),
+         "{'ops': {'start': {'config': {'mode': 'slow'}}}}"),
+    Case("merge_flow.py", "MergeFlow"),
+]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, ThreeWay]:
+    return run_three_ways(CASES, tmp_path_factory.mktemp("metaflow_files"))
+
+
+@pytest.mark.parametrize("flow", [c.flow for c in CASES])
+def test_same_artifacts_as_metaflow(runs, flow):
+    result = runs[flow]
+    result.assert_same()
+    # The comparison covered real work, not two empty reads.
+    assert result.metaflow.successful and result.cli.successful and result.job.successful
+    assert result.metaflow.tasks("end") and len(result.cli.steps) == len(result.metaflow.steps)
+
+
+def test_values_are_the_expected_ones(runs):
+    """Spot checks, so the equality above is known to be about meaningful values."""
+    assert runs["SplitJoinFlow"].cli.artifacts("end")[0]["total"] == 31 + 32 + 33 + 3
+    assert runs["ForeachFlow"].job.artifacts("join")[0]["pairs"] == [(0, "x"), (1, "yy"), (2, "zzz")]
+    assert runs["NestedForeachFlow"].cli.artifacts("end")[0]["grid"] == ["1a", "1b", "2a", "2b"]
+    assert runs["SwitchFlow"].job.artifacts("end")[0]["final"] == "SLOW:1"
+    assert "fast" not in runs["SwitchFlow"].cli.steps or not runs["SwitchFlow"].cli.tasks("fast")
+    merged = runs["MergeFlow"].cli.artifacts("join")[0]
+    assert "only_right" not in merged and merged["only_left"] == [1, 2] and merged["overwritten"] == 2
+
+
+def test_flowassets_api_does_not_need_metaflow(tmp_path):
+    """With ``import metaflow`` made to fail, a flowassets flow still builds and runs."""
+    flow = tmp_path / "plain.py"
+    flow.write_text(
+        "from flowassets import FlowSpec, step\n\n"
+        "class PlainFlow(FlowSpec):\n"
+        "    @step\n    def start(self):\n        self.x = 1\n        self.next(self.end)\n\n"
+        "    @step\n    def end(self):\n        print('x is', self.x)\n")
+    blocker = (
+        "import sys, runpy\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'metaflow' or name.startswith('metaflow.'):\n"
+        "            raise ImportError('metaflow is blocked in this test')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import flowassets; flowassets.flow_to_job\n"
+        "sys.argv = ['flowassets', 'run', sys.argv[1]]\n"
+        "runpy.run_module('flowassets.cli.main', run_name='__main__')\n")
+    proc = subprocess.run([sys.executable, "-c", blocker, str(flow)], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "x is 1" in proc.stdout + proc.stderr
