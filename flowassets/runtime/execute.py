@@ -102,7 +102,18 @@ def _describe(ctx: RunContext, spec: TaskSpec, outcome: ChildOutcome) -> str:
     if spec.attempt:
         task += f", attempt {spec.attempt + 1}"
     if outcome.crash:
-        tail = outcome.log.decode(errors="replace").strip().splitlines()[-20:]
+        tail = _crash_output(outcome.log.decode(errors="replace"))
         log = ("\nlast output:\n" + "\n".join(tail)) if tail else ""
         return f"{task} crashed: {outcome.crash}.{log}"
     return f"{task} failed:\n{outcome.error}"
+
+
+def _crash_output(log: str, keep: int = 20) -> list[str]:
+    """The task log's last lines; for a native crash, faulthandler's dump trimmed to the user's
+    frames (innermost first), so the line that crashed is in the message, not cut off by ours."""
+    lines = log.strip().splitlines()
+    if "Fatal Python error" in log:
+        start = max(i for i, ln in enumerate(lines) if ln.startswith("Fatal Python error"))
+        lines = lines[:start] + [ln for ln in lines[start:] if not ln.startswith("Extension modules")
+                                 and "/flowassets/" not in ln.replace("\\", "/")]
+    return lines[-keep:]

@@ -8,6 +8,7 @@ code. Each child's stdout/stderr goes to its own log file, handed back with the 
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import pickle
 import selectors
@@ -111,6 +112,9 @@ def _start(item: Any, fn: Callable[[Any], Any], hard_timeout: float | None) -> _
             # Dagster may have swapped sys.stdout for a capturing wrapper: write to the fds.
             sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
             sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+            # A segfault in user code then leaves its Python traceback in the task's own log
+            # (where the step's failure message quotes it), not on the parent's terminal.
+            faulthandler.enable(file=sys.stderr)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             try:
