@@ -1,490 +1,250 @@
 """One bad @kubernetes/@resources value per flow. Every file here must IMPORT fine: decorators
 only record what was written; ``flow_to_job`` refuses the value. ``CASES`` lists (flow,
-parameter) for the tests."""
+parameter) for the tests. Each case overrides only ``train`` of ``TrainFlow``."""
 
 from flowassets import FlowSpec, step
 from flowassets.authoring.decorators import kubernetes, resources
 
 
-class BadCpu(FlowSpec):
+class TrainFlow(FlowSpec):
+    """start -> train -> end; valid as it is (the tests build it as a control)."""
+
     @step
     def start(self):
         self.next(self.train)
 
+    @step
+    def train(self):
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+
+
+class BadCpu(TrainFlow):
     @kubernetes(cpu="lots")
     @step
     def train(self):
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class ZeroCpu(FlowSpec):
-    @step
-    def start(self):
-        self.next(self.train)
-
+class ZeroCpu(TrainFlow):
     @kubernetes(cpu=0)
     @step
     def train(self):
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class NegativeMemory(FlowSpec):
-    @step
-    def start(self):
-        self.next(self.train)
-
+class NegativeMemory(TrainFlow):
     @kubernetes(memory=-1)
     @step
     def train(self):
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class BadDisk(FlowSpec):
-    @step
-    def start(self):
-        self.next(self.train)
-
+class BadDisk(TrainFlow):
     @kubernetes(disk="big")
     @step
     def train(self):
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class FractionalGpu(FlowSpec):
-    @step
-    def start(self):
-        self.next(self.train)
-
+class FractionalGpu(TrainFlow):
     @kubernetes(gpu=1.5)
     @step
     def train(self):
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class BadGpuVendor(FlowSpec):
-    @step
-    def start(self):
-        self.next(self.train)
-
+class BadGpuVendor(TrainFlow):
     @kubernetes(gpu=1, gpu_vendor="intel")
     @step
     def train(self):
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class BadImage(FlowSpec):
-    @step
-    def start(self):
-        self.next(self.train)
-
+class BadImage(TrainFlow):
     @kubernetes(image="my image:1")
     @step
     def train(self):
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class BadPullPolicy(FlowSpec):
-    @step
-    def start(self):
-        self.next(self.train)
-
+class BadPullPolicy(TrainFlow):
     @kubernetes(image_pull_policy="Sometimes")
     @step
     def train(self):
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class BadPullSecret(FlowSpec):
-    @step
-    def start(self):
-        self.next(self.train)
-
+class BadPullSecret(TrainFlow):
     @kubernetes(image_pull_secrets=["Reg_Cred"])
     @step
     def train(self):
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class BadNamespace(FlowSpec):
-    @step
-    def start(self):
-        self.next(self.train)
-
+class BadNamespace(TrainFlow):
     @kubernetes(namespace="Prod_NS")
     @step
     def train(self):
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class BadServiceAccount(FlowSpec):
-    @step
-    def start(self):
-        self.next(self.train)
-
+class BadServiceAccount(TrainFlow):
     @kubernetes(service_account="ML Account")
     @step
     def train(self):
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class BadNodeSelectorString(FlowSpec):
-    @step
-    def start(self):
-        self.next(self.train)
-
+class BadNodeSelectorString(TrainFlow):
     @kubernetes(node_selector="zone")
     @step
     def train(self):
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class BadNodeSelectorValue(FlowSpec):
-    @step
-    def start(self):
-        self.next(self.train)
-
+class BadNodeSelectorValue(TrainFlow):
     @kubernetes(node_selector={"zone": "us west"})
     @step
     def train(self):
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class BadTolerationOperator(FlowSpec):
-    @step
-    def start(self):
-        self.next(self.train)
-
+class BadTolerationOperator(TrainFlow):
     @kubernetes(tolerations=[{"key": "gpu", "operator": "Maybe"}])
     @step
     def train(self):
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class BadTolerationEffect(FlowSpec):
-    @step
-    def start(self):
-        self.next(self.train)
-
+class BadTolerationEffect(TrainFlow):
     @kubernetes(tolerations=[{"key": "gpu", "operator": "Exists", "effect": "NoRun"}])
     @step
     def train(self):
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class ExistsWithValue(FlowSpec):
-    @step
-    def start(self):
-        self.next(self.train)
-
+class ExistsWithValue(TrainFlow):
     @kubernetes(tolerations=[{"key": "a", "operator": "Exists", "value": "x"}])
     @step
     def train(self):
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class BadPvcName(FlowSpec):
-    @step
-    def start(self):
-        self.next(self.train)
-
+class BadPvcName(TrainFlow):
     @kubernetes(persistent_volume_claims={"Data_PVC": "/mnt/data"})
     @step
     def train(self):
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class RelativePvcPath(FlowSpec):
-    @step
-    def start(self):
-        self.next(self.train)
-
+class RelativePvcPath(TrainFlow):
     @kubernetes(persistent_volume_claims={"data": "mnt/data"})
     @step
     def train(self):
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class RelativeTmpfsPath(FlowSpec):
-    @step
-    def start(self):
-        self.next(self.train)
-
+class RelativeTmpfsPath(TrainFlow):
     @kubernetes(use_tmpfs=True, tmpfs_path="tmp")
     @step
     def train(self):
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class ZeroTmpfsSize(FlowSpec):
-    @step
-    def start(self):
-        self.next(self.train)
-
+class ZeroTmpfsSize(TrainFlow):
     @kubernetes(tmpfs_size=0)
     @step
     def train(self):
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class TmpfsOnShm(FlowSpec):
-    @step
-    def start(self):
-        self.next(self.train)
-
+class TmpfsOnShm(TrainFlow):
     @kubernetes(use_tmpfs=True, tmpfs_path="/dev/shm")
     @step
     def train(self):
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class BadSharedMemory(FlowSpec):
-    @step
-    def start(self):
-        self.next(self.train)
-
+class BadSharedMemory(TrainFlow):
     @kubernetes(shared_memory="lots")
     @step
     def train(self):
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class LongLabelValue(FlowSpec):
-    @step
-    def start(self):
-        self.next(self.train)
-
+class LongLabelValue(TrainFlow):
     @kubernetes(labels={"team": "x" * 64})
     @step
     def train(self):
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class BadLabelKey(FlowSpec):
-    @step
-    def start(self):
-        self.next(self.train)
-
+class BadLabelKey(TrainFlow):
     @kubernetes(labels={"bad key!": "v"})
     @step
     def train(self):
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class BadAnnotationKey(FlowSpec):
-    @step
-    def start(self):
-        self.next(self.train)
-
+class BadAnnotationKey(TrainFlow):
     @kubernetes(annotations={"-bad": "v"})
     @step
     def train(self):
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class BadPort(FlowSpec):
-    @step
-    def start(self):
-        self.next(self.train)
-
+class BadPort(TrainFlow):
     @kubernetes(port=70000)
     @step
     def train(self):
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class BadQos(FlowSpec):
-    @step
-    def start(self):
-        self.next(self.train)
-
+class BadQos(TrainFlow):
     @kubernetes(qos="BestEffort")
     @step
     def train(self):
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class NegativeRunAsUser(FlowSpec):
-    @step
-    def start(self):
-        self.next(self.train)
-
+class NegativeRunAsUser(TrainFlow):
     @kubernetes(security_context={"run_as_user": -1})
     @step
     def train(self):
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class CamelSecurityContext(FlowSpec):
-    @step
-    def start(self):
-        self.next(self.train)
-
+class CamelSecurityContext(TrainFlow):
     @kubernetes(security_context={"runAsNonRoot": True})
     @step
     def train(self):
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class BadUseTmpfs(FlowSpec):
-    @step
-    def start(self):
-        self.next(self.train)
-
+class BadUseTmpfs(TrainFlow):
     @kubernetes(use_tmpfs="yes")
     @step
     def train(self):
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class UnknownArgument(FlowSpec):
-    @step
-    def start(self):
-        self.next(self.train)
-
+class UnknownArgument(TrainFlow):
     @kubernetes(cpus=2)
     @step
     def train(self):
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class BadResourcesMemory(FlowSpec):
-    @step
-    def start(self):
-        self.next(self.train)
-
+class BadResourcesMemory(TrainFlow):
     @kubernetes
     @resources(memory="lots")
     @step
     def train(self):
         self.next(self.end)
-
-    @step
-    def end(self):
-        pass
 
 
 CASES = [

@@ -1,126 +1,95 @@
 """One bad decorator value per flow (besides the Kubernetes ones in tests/compute/flows_bad.py).
-The module imports cleanly: decorators only record what was written, ``flow_to_job`` refuses."""
+The module imports cleanly: decorators only record what was written, ``flow_to_job`` refuses.
+Each case overrides only ``start`` of ``StartFlow``."""
 
 from flowassets import FlowSpec, catch, resources, retry, step, timeout
 from flowassets.authoring.decorators import conda, kubernetes, pypi
 
 
-class ResourcesMemoryLots(FlowSpec):
+class StartFlow(FlowSpec):
+    """start -> end; valid as it is."""
+
+    @step
+    def start(self):
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+
+
+class ResourcesMemoryLots(StartFlow):
     @resources(memory="lots")
     @step
     def start(self):  # <- here
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class NegativeCpu(FlowSpec):
+class NegativeCpu(StartFlow):
     @kubernetes(cpu=-1)
     @step
     def start(self):  # <- here
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class UnknownQos(FlowSpec):
+class UnknownQos(StartFlow):
     @kubernetes(qos="Premium")
     @step
     def start(self):  # <- here
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class LabelBreaksDns(FlowSpec):
+class LabelBreaksDns(StartFlow):
     @kubernetes(labels={"team": "ML Platform!"})
     @step
     def start(self):  # <- here
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class TolerationUnknownEffect(FlowSpec):
+class TolerationUnknownEffect(StartFlow):
     @kubernetes(tolerations=[{"key": "a", "operator": "Equal", "value": "b", "effect": "Sometimes"}])
     @step
     def start(self):  # <- here
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class UnknownDecoratorArgument(FlowSpec):
+class UnknownDecoratorArgument(StartFlow):
     @retry(tims=3)
     @step
     def start(self):  # <- here
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class NegativeRetry(FlowSpec):
+class NegativeRetry(StartFlow):
     @retry(times=-1)
     @step
     def start(self):  # <- here
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class ZeroTimeout(FlowSpec):
+class ZeroTimeout(StartFlow):
     @timeout(seconds=-5)
     @step
     def start(self):  # <- here
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class CatchBadVar(FlowSpec):
+class CatchBadVar(StartFlow):
     @catch(var="not a name")
     @step
     def start(self):  # <- here
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class PypiRefused(FlowSpec):
+class PypiRefused(StartFlow):
     @pypi(packages={"pandas": "2.2.0"})
     @step
     def start(self):  # <- here
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class CondaRefused(FlowSpec):
+class CondaRefused(StartFlow):
     @conda(libraries={"numpy": "1.26"})
     @step
     def start(self):  # <- here
         self.next(self.end)
-
-    @step
-    def end(self):
-        pass
