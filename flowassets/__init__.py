@@ -15,6 +15,7 @@ __all__ = [
     "environment", "kubernetes", "parallel", "project", "pypi", "resources", "retry", "schedule",
     "secrets", "step", "timeout", "trigger_on_finish", "FlowassetsError", "flow_to_job",
     "build_definitions", "FlowTranslator", "FlowTranslatorSettings", "parallel_map",
+    "flow_to_assets",
 ]
 
 _LAZY = {
@@ -22,6 +23,7 @@ _LAZY = {
     "build_definitions": ("flowassets.translate.job", "build_definitions"),
     "FlowTranslator": ("flowassets.translate.translator", "FlowTranslator"),
     "FlowTranslatorSettings": ("flowassets.translate.translator", "FlowTranslatorSettings"),
+    "flow_to_assets": ("flowassets.translate.assets", "flow_to_assets"),
 }
 
 

@@ -52,7 +52,8 @@ class FlowManifestIOManager(dg.ConfigurableIOManager):
         upstream = context.upstream_output
         assert upstream is not None
         flow = (upstream.definition_metadata or {}).get(FLOW_METADATA_KEY)
-        step = upstream.step_key
+        # Inside a graph-backed asset (``flow_to_assets``) step keys are "<Flow>.<step>".
+        step = upstream.step_key.rsplit(".", 1)[-1]
         store = self.store.for_flow(flow)
         try:
             return store.load_step(upstream.run_id, step)

@@ -17,11 +17,14 @@ from .translator import IO_MANAGER_KEY, FlowTranslator
 
 
 def default_resources() -> dict[str, Any]:
+    from .assets import artifact_resources
+
     store = ArtifactStoreResource()
     return {
         "flowassets_store": store,
         "flowassets_runtime": FlowRuntimeResource(),
         IO_MANAGER_KEY: FlowManifestIOManager(store=store),
+        **artifact_resources(store),
     }
 
 
@@ -31,6 +34,11 @@ def _resources(overrides: Mapping[str, Any] | None) -> dict[str, Any]:
         resources.update(overrides)
         if "flowassets_store" in overrides and IO_MANAGER_KEY not in overrides:
             resources[IO_MANAGER_KEY] = FlowManifestIOManager(store=overrides["flowassets_store"])
+        if "flowassets_store" in overrides:
+            from .assets import ARTIFACT_IO_MANAGER_KEY, artifact_resources
+
+            if ARTIFACT_IO_MANAGER_KEY not in overrides:
+                resources.update(artifact_resources(overrides["flowassets_store"]))
     return resources
 
 
@@ -72,7 +80,9 @@ def build_definitions(flows: Iterable[type], translator: FlowTranslator | None =
     """All flows as jobs in one Definitions, with the user's own assets/jobs beside them.
 
     Keyword arguments override resources (e.g. ``flowassets_store=ArtifactStoreResource(...)``).
+    A flow given as assets (``flow_to_assets``) in ``assets`` gets its job too, named after it.
     """
+    from .assets import flow_asset_job
     from .triggers import schedule_for, sensor_for
 
     flow_jobs, schedules, sensors = [], [], []
@@ -82,5 +92,8 @@ def build_definitions(flows: Iterable[type], translator: FlowTranslator | None =
         flow_jobs.append(job)
         schedules += [s for s in [schedule_for(graph, job)] if s is not None]
         sensors += [s for s in [sensor_for(graph, job)] if s is not None]
-    return dg.Definitions(jobs=[*flow_jobs, *jobs], assets=list(assets), schedules=schedules,
+    assets = list(assets)
+    flow_jobs += [j for j in (flow_asset_job(a) for a in assets if isinstance(a, dg.AssetsDefinition))
+                  if j is not None]
+    return dg.Definitions(jobs=[*flow_jobs, *jobs], assets=assets, schedules=schedules,
                           sensors=sensors, resources=_resources(resources))
