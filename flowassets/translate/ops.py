@@ -74,7 +74,7 @@ def build_step_op(translator: Any, flow_cls: type, graph: model.FlowGraph,
             raise dg.Failure(description=str(exc), allow_retries=False) from None
         finally:
             batch.flush()
-        metadata = translator.get_output_metadata(graph, node, result)
+        metadata = translator.get_output_metadata(graph, node, result, tuple(upstream))
         for name in output_names(node):
             if node.kind != model.SWITCH or any(name in t.next_steps for t in result.tasks):
                 yield dg.Output(result, name, metadata=metadata)

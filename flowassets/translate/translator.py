@@ -19,6 +19,7 @@ import dagster as dg
 from ..compute.kubernetes import COMPUTE_TAG, K8S_CONFIG_TAG, k8s_config_for_step
 from ..graph import model
 from ..storage.manifest import StepResult
+from .metadata import step_output_metadata
 from .ops import config_key
 
 FLOW_TAG = "flowassets/flow"
@@ -111,28 +112,10 @@ class FlowTranslator:
         return IO_MANAGER_KEY
 
     def get_output_metadata(self, graph: model.FlowGraph, node: model.StepNode,
-                            result: StepResult) -> Mapping[str, Any]:
-        tasks = result.tasks
-        meta: dict[str, Any] = {"tasks": len(tasks)}
-        if tasks:
-            first = tasks[0]
-            meta["task_ids"] = ", ".join(t.task_id for t in tasks[: self.settings.op_metadata_max_tasks]) + (
-                " ..." if len(tasks) > self.settings.op_metadata_max_tasks else "")
-            rows = ["| artifact | type | size (bytes) | sha256 |", "|---|---|---|---|"]
-            for name, ref in sorted(first.artifacts.items()):
-                rows.append(f"| {name} | {ref.type} | {ref.size} | {ref.sha[:12]} |")
-            label = "artifacts" if len(tasks) == 1 else f"artifacts (task {first.task_id})"
-            meta[label] = dg.MetadataValue.md("\n".join(rows))
-            if first.foreach_stack:
-                meta["foreach"] = dg.MetadataValue.md("\n".join(
-                    f"- task {t.task_id}: index {t.foreach_stack[-1].index}, input "
-                    f"`{t.foreach_stack[-1].value_repr}`"
-                    for t in tasks[: self.settings.op_metadata_max_tasks]))
-            caught = [t for t in tasks if t.caught_exception]
-            if caught:
-                meta["caught exceptions"] = "; ".join(f"{t.task_id}: {t.caught_exception}" for t in caught)
-            meta["duration (s)"] = round(max(t.finished_at for t in tasks) - min(t.started_at for t in tasks), 3)
-        return meta
+                            result: StepResult, upstream: tuple[StepResult, ...] = ()) -> Mapping[str, Any]:
+        """What the UI shows on the step's output: tasks, artifacts written (type, size, hash),
+        foreach index and input per task. ``upstream`` tells written from passed-on artifacts."""
+        return step_output_metadata(result, upstream, self.settings.op_metadata_max_tasks)
 
 
 def _flow_decorator(graph: model.FlowGraph, name: str):

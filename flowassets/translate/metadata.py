@@ -1,0 +1,88 @@
+"""What an op's output tells the Dagster UI about its step: tasks, artifacts written, foreach items.
+
+The translator's ``get_output_metadata`` hook calls ``step_output_metadata``; a subclass can add
+entries (``{**super().get_output_metadata(...), "owner": "ml"}``) without rebuilding these.
+
+"Written" means new or changed in the task: an artifact a task passed on unchanged from its
+input (same content hash) is not listed again, so a long flow's later steps do not repeat every
+upstream artifact. Values are never read here: names, types, sizes and hashes come from the
+task manifests the op already holds.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+import dagster as dg
+
+from ..storage.manifest import ArtifactRef, StepResult, TaskRecord
+
+_ARTIFACT_COLUMNS = [
+    dg.TableColumn("task", "string", description="task id within the step"),
+    dg.TableColumn("artifact", "string"),
+    dg.TableColumn("type", "string", description="Python type of the value"),
+    dg.TableColumn("size_bytes", "int", description="serialized size"),
+    dg.TableColumn("sha256", "string", description="content hash (first 12 hex digits)"),
+]
+_FOREACH_COLUMNS = [
+    dg.TableColumn("task", "string"),
+    dg.TableColumn("split", "string", description="foreach step and variable"),
+    dg.TableColumn("index", "int"),
+    dg.TableColumn("of", "int", description="number of splits"),
+    dg.TableColumn("input", "string", description="self.input (repr, shortened)"),
+]
+
+
+def written_artifacts(task: TaskRecord, inputs: Iterable[TaskRecord]) -> dict[str, ArtifactRef]:
+    """The artifacts ``task`` created or changed: not present with the same hash in any input."""
+    seen: dict[str, set[str]] = {}
+    for record in inputs:
+        for name, ref in record.artifacts.items():
+            seen.setdefault(name, set()).add(ref.sha)
+    return {name: ref for name, ref in task.artifacts.items() if ref.sha not in seen.get(name, ())}
+
+
+def step_output_metadata(result: StepResult, upstream: Iterable[StepResult] = (),
+                         max_tasks: int = 20) -> dict[str, Any]:
+    """Metadata for the Dagster STEP_OUTPUT event of one step (all its tasks)."""
+    tasks = result.tasks
+    meta: dict[str, Any] = {"tasks": len(tasks)}
+    if not tasks:
+        return meta
+    by_path = {f"{r.step}/{t.task_id}": t for r in upstream for t in r.tasks}
+    shown = tasks[:max_tasks]
+    more = f" ... ({len(tasks) - max_tasks} more)" if len(tasks) > max_tasks else ""
+    meta["task_ids"] = ", ".join(t.task_id for t in shown) + more
+    rows, total_bytes, total_count = [], 0, 0
+    for position, task in enumerate(tasks):
+        inputs = [by_path[p] for p in task.input_tasks if p in by_path]
+        written = written_artifacts(task, inputs)
+        total_count += len(written)
+        total_bytes += sum(ref.size for ref in written.values())
+        if position < max_tasks:
+            rows += [dg.TableRecord({"task": task.task_id, "artifact": name, "type": ref.type,
+                                     "size_bytes": ref.size, "sha256": ref.sha[:12]})
+                     for name, ref in sorted(written.items())]
+    meta["artifacts written"] = dg.MetadataValue.table(
+        rows, schema=dg.TableSchema(columns=_ARTIFACT_COLUMNS))
+    meta["artifacts written (count)"] = total_count
+    meta["artifact bytes written"] = total_bytes
+    if tasks[0].foreach_stack:
+        meta["foreach"] = dg.MetadataValue.table(
+            [_foreach_row(t) for t in shown], schema=dg.TableSchema(columns=_FOREACH_COLUMNS))
+    caught = [t for t in tasks if t.caught_exception]
+    if caught:
+        meta["caught exceptions"] = "; ".join(f"{t.task_id}: {t.caught_exception}" for t in caught)
+    retried = [t for t in tasks if t.attempt]
+    if retried:
+        meta["retried tasks"] = ", ".join(f"{t.task_id} (attempt {t.attempt + 1})" for t in retried)
+    meta["duration (s)"] = round(max(t.finished_at for t in tasks) - min(t.started_at for t in tasks), 3)
+    return meta
+
+
+def _foreach_row(task: TaskRecord) -> dg.TableRecord:
+    frame = task.foreach_stack[-1]
+    split = f"{frame.step}.{frame.var}" if frame.var else f"{frame.step} (@parallel)"
+    return dg.TableRecord({"task": task.task_id, "split": split, "index": frame.index,
+                           "of": frame.num_splits, "input": frame.value_repr})
+
