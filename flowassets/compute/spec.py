@@ -23,6 +23,9 @@ UNSUPPORTED = {
             "the packages in the image (@kubernetes(image=...)) or the local environment.",
     "conda": "@conda is not supported: flowassets does not build per-step environments. Install "
              "the packages in the image (@kubernetes(image=...)) or the local environment.",
+    "card": "@card is not supported: flowassets does not render Metaflow cards. What a step "
+            "stores is shown on its Dagster op (artifacts written, types, sizes); print Markdown "
+            "to the step log, or drop @card.",
     "batch": "@batch is not supported: dagster-aws offers an ECS run launcher but no per-step "
              "ECS executor, so a step cannot honestly be sent to AWS Batch/ECS. Use @kubernetes.",
 }

@@ -4,16 +4,22 @@ Sources (Metaflow's ``sources=[...]`` list):
 - ``"name"`` or ``{"type": "kubernetes", "name": ..., "namespace": ...}``: a Kubernetes Secret.
   On Kubernetes the pod mounts it (``envFrom``); locally it is read through the Kubernetes API
   with the current kubeconfig.
-- ``{"type": "env-file", "path": ...}``: a dotenv file (``KEY=value`` lines) read at task start.
+- ``"env-file:PATH"`` or ``{"type": "env-file", "path": ...}``: a dotenv file (``KEY=value``
+  lines) read at task start.
+- ``"env:NAME[,NAME...]"`` or ``{"type": "env", "names": [...]}``: variables of the process that
+  runs the step (a code server or pod that has them, e.g. from a deployment secret), handed to
+  the task and masked in its output like any other secret. A Kubernetes secret name cannot hold
+  ``:``, so the prefixed strings are unambiguous.
 
 Values are set in the task's own process (never in op tags, run config or the launching
-environment) and replaced by ``****`` in the task's captured output.
+environment) and replaced by ``****`` in the task's captured output and error messages.
 """
 
 from __future__ import annotations
 
 import base64
 import os
+import sys
 from typing import Any, Iterable, Mapping
 
 from ..errors import FlowassetsError
@@ -23,12 +29,17 @@ _LOADED: list[str] = []  # values to scrub from this process's captured output
 
 
 def normalize(source: Any) -> dict[str, Any]:
+    if isinstance(source, str) and source.startswith("env-file:"):
+        return {"type": "env-file", "path": source.split(":", 1)[1]}
+    if isinstance(source, str) and source.startswith("env:"):
+        return {"type": "env", "names": [n.strip() for n in source[4:].split(",") if n.strip()]}
     if isinstance(source, str):
         return {"type": "kubernetes", "name": source}
-    if isinstance(source, Mapping) and source.get("type") in ("kubernetes", "env-file"):
+    if isinstance(source, Mapping) and source.get("type") in ("kubernetes", "env-file", "env"):
         return dict(source)
     raise FlowassetsError(f"@secrets source {source!r} is not supported: use a Kubernetes secret "
-                          "name, {'type': 'kubernetes', 'name': ...} or {'type': 'env-file', 'path': ...}.")
+                          "name, 'env-file:PATH', 'env:NAME,...', or the dict forms "
+                          "{'type': 'kubernetes'|'env-file'|'env', ...}.")
 
 
 def kubernetes_secret_names(sources: Iterable[Any]) -> list[str]:
@@ -40,6 +51,12 @@ def load(sources: Iterable[Any], where: str) -> dict[str, str]:
     for source in map(normalize, sources):
         if source["type"] == "env-file":
             values.update(_read_env_file(source["path"], where))
+        elif source["type"] == "env":
+            missing = [n for n in source["names"] if n not in os.environ]
+            if missing:
+                raise FlowassetsError(f"{where}: @secrets source env:{','.join(source['names'])}: "
+                                      f"variable(s) {missing} are not set where the step runs.")
+            values.update({n: os.environ[n] for n in source["names"]})
         elif os.environ.get("FLOWASSETS_IN_KUBERNETES_POD"):
             continue  # the pod spec mounts Kubernetes secrets with envFrom
         else:
@@ -56,6 +73,44 @@ def scrub(text: bytes) -> bytes:
     for value in sorted(_LOADED, key=len, reverse=True):
         text = text.replace(value.encode(), MASK.encode())
     return text
+
+
+def scrub_text(text: str) -> str:
+    return scrub(text.encode()).decode(errors="replace")
+
+
+def scrub_output_file(fd: int = 1) -> None:
+    """Mask secret values in the task's log file, in place.
+
+    A forked task writes stdout and stderr (its own prints, tracebacks and any subprocess it
+    starts) straight to one regular file; rewriting that file at the end of the task catches
+    every writer, not only Python's ``print``."""
+    import stat
+
+    if not _LOADED:
+        return
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return
+        size = os.lseek(fd, 0, os.SEEK_END)
+        os.lseek(fd, 0, os.SEEK_SET)
+        data = b""
+        while len(data) < size:
+            chunk = os.read(fd, size - len(data))
+            if not chunk:
+                break
+            data += chunk
+        cleaned = scrub(data)
+        os.ftruncate(fd, 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, cleaned)
+    except OSError:
+        return
 
 
 def _read_env_file(path: str, where: str) -> dict[str, str]:

@@ -20,7 +20,7 @@ from ..errors import FlowassetsError, ForeachError, StepFailure, TaskTimeout
 from ..graph import model
 from ..storage.artifacts import ArtifactStore
 from ..storage.manifest import ArtifactRef, ForeachFrame, TaskRecord
-from . import metaflow_adapter
+from . import metaflow_adapter, secrets
 from .state import TaskState, foreach_item
 
 
@@ -62,7 +62,6 @@ class CaughtException:
 
 
 def run_task(spec: TaskSpec, ctx: RunContext) -> TaskRecord:
-    started = time.time()
     node = ctx.graph[spec.step]
     flow_name = ctx.graph.flow_name
     param_names = frozenset(p.attr_name for p in ctx.graph.parameters)
@@ -84,6 +83,28 @@ def run_task(spec: TaskSpec, ctx: RunContext) -> TaskRecord:
     env = node.decorator("environment")
     if env is not None:
         os.environ.update({k: str(v) for k, v in env.resolved()["vars"].items()})
+    secret_spec = node.decorator("secrets")
+    if secret_spec is not None:
+        secrets.apply(secrets.load(secret_spec.resolved()["sources"] or [],
+                                   f"flow {flow_name}, step {spec.step!r}"))
+    try:
+        return _run_body(spec, ctx, node, flow, state, base)
+    except BaseException as exc:  # noqa: BLE001
+        if secret_spec is None or isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        # The message or traceback may quote a secret value: hand on a masked copy only.
+        raise StepFailure(secrets.scrub_text(traceback.format_exc()).rstrip()) from None
+    finally:
+        if secret_spec is not None:
+            secrets.scrub_output_file()
+
+
+def _run_body(spec: TaskSpec, ctx: RunContext, node: model.StepNode, flow: Any,
+              state: TaskState, base: dict[str, ArtifactRef]) -> TaskRecord:
+    started = time.time()
+    flow_name = ctx.graph.flow_name
+    param_names = frozenset(p.attr_name for p in ctx.graph.parameters)
+    is_metaflow = metaflow_adapter.is_metaflow_class(ctx.flow_cls)
     catch = node.decorator("catch")
     caught: CaughtException | None = None
     limit = timeout_seconds(node.decorators)
@@ -100,7 +121,8 @@ def run_task(spec: TaskSpec, ctx: RunContext) -> TaskRecord:
             raise
         if catch is None or not spec.is_last_attempt:
             raise
-        caught = CaughtException(type(exc).__name__, str(exc), traceback.format_exc())
+        caught = CaughtException(type(exc).__name__, secrets.scrub_text(str(exc)),
+                                 secrets.scrub_text(traceback.format_exc()))
         options = catch.resolved()
         if options["print_exception"]:
             print(f"@catch caught an exception in step {spec.step!r}:\n{caught.traceback}", flush=True)
