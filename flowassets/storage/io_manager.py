@@ -40,10 +40,20 @@ class FlowManifestIOManager(dg.ConfigurableIOManager):
 
     store: ArtifactStoreResource
 
+    def _store_of(self, context: dg.OutputContext | dg.InputContext) -> ArtifactStoreResource:
+        """The run's own ``flowassets_store`` (which the ops write blobs to), not the copy nested
+        here: Dagster does not apply run config of a top-level resource to a nested instance,
+        so with ``flowassets run --datastore s3`` (run config) the nested copy still said
+        "env default" and manifests went to another store than the blobs."""
+        try:
+            return context.step_context.resources.flowassets_store
+        except (dg.DagsterInvariantViolationError, AttributeError):  # outside a step
+            return self.store
+
     def handle_output(self, context: dg.OutputContext, obj: StepResult) -> None:
         if obj is None:
             return
-        store = self.store.for_flow(obj.flow)
+        store = self._store_of(context).for_flow(obj.flow)
         # A switch yields the same result on each chosen branch; write it once.
         if context.name == "result" or not store.has_step(obj.run_id, obj.step):
             store.save_step(obj)
@@ -54,7 +64,7 @@ class FlowManifestIOManager(dg.ConfigurableIOManager):
         flow = (upstream.definition_metadata or {}).get(FLOW_METADATA_KEY)
         # Inside a graph-backed asset (``flow_to_assets``) step keys are "<Flow>.<step>".
         step = upstream.step_key.rsplit(".", 1)[-1]
-        store = self.store.for_flow(flow)
+        store = self._store_of(context).for_flow(flow)
         try:
             return store.load_step(upstream.run_id, step)
         except ArtifactNotFound as exc:
