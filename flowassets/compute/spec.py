@@ -13,6 +13,7 @@ from typing import Any, Iterable, Mapping
 
 from ..authoring.decorators import FLOW_DEFAULTS, STEP_DEFAULTS, DecoratorSpec
 from ..errors import Problem
+from .batch import BATCH_CHECKS
 from .k8s_checks import (
     KUBERNETES_CHECKS, RESOURCE_CHECKS, Checker, boolean, kubernetes_combination_problems, number,
 )
@@ -26,8 +27,6 @@ UNSUPPORTED = {
     "card": "@card is not supported: flowassets does not render Metaflow cards. What a step "
             "stores is shown on its Dagster op (artifacts written, types, sizes); print Markdown "
             "to the step log, or drop @card.",
-    "batch": "@batch is not supported: dagster-aws offers an ECS run launcher but no per-step "
-             "ECS executor, so a step cannot honestly be sent to AWS Batch/ECS. Use @kubernetes.",
 }
 
 
@@ -82,6 +81,7 @@ CHECKS: dict[str, dict[str, Checker]] = {
     "catch": {"var": identifier_or_none, "print_exception": boolean},
     "environment": {"vars": env_vars_check},
     "secrets": {"sources": string_list},
+    "batch": BATCH_CHECKS,  # @batch -> dagster-aws ECS (compute/batch.py)
 }
 
 

@@ -94,7 +94,24 @@ class FlowTranslator:
             from ..compute.k8s_manifest import validated_k8s_config
 
             tags[K8S_CONFIG_TAG] = dict(validated_k8s_config(graph.flow_name, node.name, k8s))
+        ecs = self.get_ecs_tags(graph, node)
+        if ecs is not None:
+            tags[COMPUTE_TAG] = "ecs"
+            tags.update(ecs)
         return tags
+
+    def get_ecs_tags(self, graph: model.FlowGraph, node: model.StepNode) -> Mapping[str, str] | None:
+        """dagster-aws ``ecs/*`` op tags (read by its ``ecs_executor``) for a @batch step, or None.
+
+        Refuses a flow that sends steps both to ECS and to Kubernetes: one run, one executor."""
+        if node.decorator("batch") is None:
+            return None
+        from ..compute.batch import check_batch_flow, ecs_tags_for_step
+        from ..compute.kubernetes import runs_on_kubernetes
+
+        on_k8s = tuple(n.name for n in graph if runs_on_kubernetes(n, self.settings.with_kubernetes))
+        check_batch_flow(graph, on_k8s)
+        return ecs_tags_for_step(graph, node)
 
     def get_k8s_config(self, graph: model.FlowGraph, node: model.StepNode) -> Mapping[str, Any] | None:
         """dagster-k8s user-defined config for the step's pod, or None for a local step.

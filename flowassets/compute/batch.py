@@ -1,0 +1,164 @@
+"""@batch -> dagster-aws ECS step tags: the one place each @batch parameter becomes an ECS field.
+
+dagster-aws has no AWS Batch integration; what it has is ``EcsRunLauncher`` (each run an ECS task)
+and ``ecs_executor`` (``EcsStepHandler``: each step an ECS task started from the run task's task
+definition, with per-op ``ecs/*`` tags as ``run_task`` overrides). So a ``@batch`` step becomes an
+ECS task, and only what ``run_task`` overrides can carry is honoured:
+
+=============  ==========================================================================
+@batch         ECS (the op tag ``EcsStepHandler`` reads)
+=============  ==========================================================================
+cpu (vCPUs)    ``ecs/cpu``: CPU units, 1024 per vCPU (task-level ``overrides.cpu``)
+memory (MB)    ``ecs/memory``: MiB (task-level ``overrides.memory``)
+gpu            ``ecs/container_overrides``: ``resourceRequirements`` ``GPU`` (EC2 capacity only)
+iam_role       ``ecs/task_overrides``: ``taskRoleArn``
+image          refused: a task's image comes from its task definition, not from ``run_task``
+queue          refused: AWS Batch job queues have no ECS counterpart
+=============  ==========================================================================
+
+``@resources`` merges in as for ``@kubernetes`` (the larger value wins, Metaflow's rule). One run
+has one executor, so a flow cannot mix ``@batch`` with ``@kubernetes`` (or ``--with kubernetes``);
+that is refused when the job is built. Fargate accepts only some cpu/memory pairs; the table is
+not checked here because the launch type (Fargate or EC2) belongs to the run launcher's config.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Mapping
+
+from ..errors import DecoratorError, Problem
+from ..graph import model
+from .k8s_checks import Checker, number
+
+CPU_TAG = "ecs/cpu"
+MEMORY_TAG = "ecs/memory"
+TASK_OVERRIDES_TAG = "ecs/task_overrides"
+CONTAINER_OVERRIDES_TAG = "ecs/container_overrides"
+CPU_UNITS_PER_VCPU = 1024
+#: ECS task-level limits (any launch type): 0.125 .. 192 vCPU, memory up to 1 TiB per task.
+MIN_CPU_UNITS, MAX_CPU_UNITS = 128, 196_608
+MIN_MEMORY_MB, MAX_MEMORY_MB = 512, 1_048_576
+IAM_ROLE_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+SUPPORTED = "cpu, memory, gpu, iam_role"
+
+
+def _cpu(name: str, value: Any) -> str | None:
+    found = number(value)
+    if found is None or found <= 0:
+        return f"must be a positive number of vCPUs, got {value!r}"
+    units = found * CPU_UNITS_PER_VCPU
+    if not units.is_integer():
+        return f"must be a whole number of ECS CPU units (1024 per vCPU), got {value!r} = {units} units"
+    if not MIN_CPU_UNITS <= units <= MAX_CPU_UNITS:
+        return (f"must be between {MIN_CPU_UNITS / CPU_UNITS_PER_VCPU} and "
+                f"{MAX_CPU_UNITS // CPU_UNITS_PER_VCPU} vCPUs on ECS, got {value!r}")
+    return None
+
+
+def _memory(name: str, value: Any) -> str | None:
+    found = number(value)
+    if found is None or not found.is_integer() or found <= 0:
+        return f"must be a whole number of MB, got {value!r}"
+    if not MIN_MEMORY_MB <= found <= MAX_MEMORY_MB:
+        return f"must be between {MIN_MEMORY_MB} and {MAX_MEMORY_MB} MB on ECS, got {value!r}"
+    return None
+
+
+def _gpu(name: str, value: Any) -> str | None:
+    found = number(value)
+    if found is None or not found.is_integer() or found < 0:
+        return f"must be a whole number of GPUs >= 0, got {value!r}"
+    return None
+
+
+def _iam_role(name: str, value: Any) -> str | None:
+    if not isinstance(value, str) or not IAM_ROLE_ARN.match(value):
+        return (f"must be an IAM role ARN (arn:aws:iam::123456789012:role/name), used as the ECS "
+                f"task's taskRoleArn, got {value!r}")
+    return None
+
+
+def _refused(reason: str) -> Checker:
+    def check(name: str, value: Any) -> str | None:
+        return f"is not supported on ECS ({reason}); @batch supports {SUPPORTED}"
+
+    return check
+
+
+BATCH_CHECKS: Mapping[str, Checker] = {
+    "cpu": _cpu,
+    "memory": _memory,
+    "gpu": _gpu,
+    "iam_role": _iam_role,
+    "image": _refused("an ECS task's image comes from its task definition, which dagster-aws's "
+                      "ecs_executor takes from the run's task; set the image on the EcsRunLauncher "
+                      "or the code location instead"),
+    "queue": _refused("AWS Batch job queues have no ECS counterpart: steps run on the run's ECS "
+                      "cluster, chosen by the EcsRunLauncher"),
+}
+
+
+def batch_steps(graph: model.FlowGraph) -> tuple[str, ...]:
+    return tuple(node.name for node in graph if node.decorator("batch") is not None)
+
+
+def ecs_tags_for_step(graph: model.FlowGraph, node: model.StepNode) -> dict[str, str] | None:
+    """The ``ecs/*`` op tags for a @batch step (None for any other step), as strings, which is
+    how ``EcsStepHandler`` reads them (cpu and memory go to ``run_task`` as strings)."""
+    spec = node.decorator("batch")
+    if spec is None:
+        return None
+    args = spec.resolved()
+    sources = [args] + [s.resolved() for s in node.decorators if s.name == "resources"]
+    cpu, memory, gpu = (_largest(sources, key) for key in ("cpu", "memory", "gpu"))
+    tags = {CPU_TAG: str(int(cpu * CPU_UNITS_PER_VCPU)), MEMORY_TAG: str(int(memory))}
+    if gpu:
+        tags[CONTAINER_OVERRIDES_TAG] = json.dumps(
+            {"resourceRequirements": [{"type": "GPU", "value": str(int(gpu))}]})
+    if args.get("iam_role"):
+        tags[TASK_OVERRIDES_TAG] = json.dumps({"taskRoleArn": args["iam_role"]})
+    return tags
+
+
+def _largest(sources: list[dict[str, Any]], key: str) -> float | None:
+    """@resources and @batch merge by taking the larger value, as in Metaflow."""
+    values = [number(s.get(key)) for s in sources if s.get(key) is not None]
+    values = [v for v in values if v is not None]
+    return max(values) if values else None
+
+
+def mixing_problems(graph: model.FlowGraph, kubernetes_steps: tuple[str, ...]) -> list[Problem]:
+    """A run has one executor: ECS (dagster-aws) or Kubernetes (dagster-k8s), not both."""
+    problems = []
+    on_batch = set(batch_steps(graph))
+    for step in kubernetes_steps:
+        if step in on_batch:
+            problems.append(Problem(
+                "batch-with-kubernetes", graph.flow_name,
+                "the step is sent both to AWS (@batch -> ECS) and to Kubernetes (@kubernetes or "
+                "--with kubernetes).", step, graph.file, graph[step].decorator("batch").line,
+                "keep one of the two."))
+    others = [s for s in kubernetes_steps if s not in on_batch]
+    if on_batch and others:
+        problems.append(Problem(
+            "batch-and-kubernetes-in-one-flow", graph.flow_name,
+            f"@batch steps ({', '.join(sorted(on_batch))}) run through dagster-aws's ecs_executor "
+            f"and Kubernetes steps ({', '.join(others)}) through dagster-k8s; one Dagster run has "
+            "one executor.", None, graph.file, None,
+            "use @kubernetes or @batch throughout the flow."))
+    return problems
+
+
+def check_batch_flow(graph: model.FlowGraph, kubernetes_steps: tuple[str, ...]) -> None:
+    problems = mixing_problems(graph, kubernetes_steps)
+    if problems:
+        raise DecoratorError(problems)
+
+
+def batch_executor() -> Any:
+    """dagster-aws's ``ecs_executor``: every step an ECS task (it needs the ``EcsRunLauncher``)."""
+    from dagster_aws.ecs import ecs_executor
+
+    return ecs_executor
