@@ -43,8 +43,11 @@ def _parser() -> argparse.ArgumentParser:
     res.add_argument("--flow")
     res.add_argument("--origin-run-id", help="run to resume (default: the flow's latest run)")
     res.add_argument("--run-id-file")
-    logs = sub.add_parser("logs", help="print task output: FLOW/RUN_ID/STEP[/TASK]")
-    logs.add_argument("pathspec")
+    res.add_argument("--tag", action="append", default=[], help="tag the new run (repeatable)")
+    logs = sub.add_parser("logs", help="print task output: FLOW/RUN_ID/STEP[/TASK], or "
+                          "FLOW_FILE RUN_ID/STEP[/TASK] as Metaflow's `python flow.py logs`")
+    logs.add_argument("target", nargs="+", metavar="[FLOW_FILE] PATHSPEC")
+    logs.add_argument("--flow")
     return parser
 
 
@@ -91,7 +94,7 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
         if args.command in ("show", "check"):
             return _show(args, check_only=args.command == "check")
         if args.command == "logs":
-            return _logs(args.pathspec)
+            return _logs(_logs_pathspec(args))
         if args.command == "resume":
             return _resume(args)
     except FlowassetsError as exc:
@@ -156,7 +159,9 @@ def _resume(args: argparse.Namespace) -> int:
     from .resume import ResumeRequest, resume
 
     _, graph = _load(args)
-    result = resume(ResumeRequest(args.flow_file, graph.flow_name, args.origin_run_id, args.step))
+    tags = {"flowassets/tags": ",".join(args.tag)} if args.tag else {}
+    result = resume(ResumeRequest(args.flow_file, graph.flow_name, args.origin_run_id, args.step,
+                                  tags=tags))
     if args.run_id_file:
         with open(args.run_id_file, "w") as handle:
             handle.write(result.run_id)
@@ -219,6 +224,19 @@ def _show(args: argparse.Namespace, check_only: bool) -> int:
     return 0
 
 
+def _logs_pathspec(args: argparse.Namespace) -> str:
+    """FLOW/RUN/STEP[/TASK] from either form; with a flow file the flow name comes from it."""
+    if len(args.target) == 1 and not args.target[0].endswith(".py"):
+        return args.target[0]
+    if len(args.target) != 2 or not args.target[0].endswith(".py"):
+        raise FlowassetsError("logs takes FLOW/RUN_ID/STEP[/TASK_ID], or FLOW_FILE.py "
+                              "RUN_ID/STEP[/TASK_ID].")
+    from .loader import load_flow_class
+
+    name = args.flow or load_flow_class(args.target[0]).__name__
+    return f"{name}/{args.target[1].strip('/')}"
+
+
 def _logs(pathspec: str) -> int:
     from ..client import Flow
 
@@ -245,7 +263,8 @@ def run_flow_class_as_script(cls: type) -> None:
         argv = ["show"]
     command, rest = argv[0], argv[1:]
     path = inspect.getfile(cls)
-    sys.exit(main([command, path, "--flow", cls.__name__, *rest], exiting=True))
+    # --flow last: `logs RUN/STEP` has a positional after the file that must stay together.
+    sys.exit(main([command, path, *rest, "--flow", cls.__name__], exiting=True))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ class ResumeRequest:
     origin_run_id: str | None = None
     step: str | None = None
     translator_options: dict[str, Any] | None = None
+    tags: dict[str, str] | None = None  # --tag values, as `flowassets run` records them
 
 
 def resume(request: ResumeRequest) -> Any:
@@ -53,7 +54,8 @@ def resume(request: ResumeRequest) -> Any:
     gc_after_loading()
     started = time.monotonic()
     result = dg.execute_job(recon, instance=instance, reexecution_options=options,
-                            run_config=parent.run_config, tags=dict(job_def.tags))
+                            run_config=parent.run_config,
+                            tags={**job_def.tags, **(request.tags or {})})
     failures = [(e.step_key, _text(e)) for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     for event in result.all_events:
         if event.event_type_value == "STEP_SUCCESS":
