@@ -30,6 +30,9 @@ class LaunchResult:
     success: bool
     failures: list[tuple[str, str]]
     seconds: float
+    steps_done: int = 0  # succeeded or skipped (a switch branch not taken)
+    steps_total: int = 0
+    tasks: int = 0
 
 
 def run_config_for(request: LaunchRequest) -> dict[str, Any]:
@@ -71,42 +74,51 @@ def launch(request: LaunchRequest, out: TextIO = sys.stdout,
         job_code_origin=recon.get_python_origin(),
     )
     gc_after_loading()
-    say = (lambda text: None) if request.quiet else (lambda text: print(text, file=out, flush=True))
-    say(f"Run {run.run_id} of {request.flow_name} starting (Dagster home {instance.root_directory})")
+    from ..runtime.progress import listening
+    from .progress import PlainProgress, QuietProgress, make_progress
+
+    steps_total = len(job_def.graph.nodes)
+    display: PlainProgress = (QuietProgress(out, request.flow_name, steps_total) if request.quiet
+                              else make_progress(out, request.flow_name, steps_total))
+    display.run_started(run.run_id, instance.root_directory)
     failures: list[tuple[str, str]] = []
     step_started: dict[str, float] = {}
     tasks: dict[str, Any] = {}
     previous = os.environ.get(ECHO_ENV)
-    if not request.quiet:
-        os.environ[ECHO_ENV] = "1"
+    if not request.quiet and not display.echoes_task_logs:
+        os.environ[ECHO_ENV] = "1"  # the op prints task output as it comes
     try:
-        for event in execute_run_iterator(recon, run, instance):
-            if on_event:
-                on_event(event)
-            kind, step = event.event_type_value, event.step_key
-            if kind == "STEP_START":
-                step_started[step] = time.monotonic()
-            elif kind == "STEP_OUTPUT":
-                meta = event.event_specific_data.metadata or {}
-                if "tasks" in meta:
-                    tasks[step] = meta["tasks"].value
-            elif kind == "STEP_SUCCESS":
-                took = time.monotonic() - step_started.get(step, time.monotonic())
-                n = tasks.get(step, 1)
-                say(f"  ok    {step:<24} {n} task{'s' if n != 1 else ''}, {took:.2f}s")
-            elif kind == "STEP_SKIPPED":
-                say(f"  skip  {step:<24} (switch branch not taken)")
-            elif kind == "STEP_FAILURE":
-                failures.append((step, _failure_text(event)))
-                say(f"  FAIL  {step}")
+        with listening(None if request.quiet else display):
+            for event in execute_run_iterator(recon, run, instance):
+                if on_event:
+                    on_event(event)
+                kind, step = event.event_type_value, event.step_key
+                if kind == "STEP_START":
+                    step_started[step] = time.monotonic()
+                    display.step_started(step)
+                elif kind == "STEP_OUTPUT":
+                    meta = event.event_specific_data.metadata or {}
+                    if "tasks" in meta:
+                        tasks[step] = meta["tasks"].value
+                elif kind == "STEP_SUCCESS":
+                    took = time.monotonic() - step_started.get(step, time.monotonic())
+                    display.step_done(step, tasks.setdefault(step, 1), took)
+                elif kind == "STEP_SKIPPED":
+                    display.step_skipped(step)
+                elif kind == "STEP_FAILURE":
+                    failures.append((step, _failure_text(event)))
+                    display.step_failed(step)
     finally:
+        display.close()
         if previous is None:
             os.environ.pop(ECHO_ENV, None)
         else:
             os.environ[ECHO_ENV] = previous
     final = instance.get_run_by_id(run.run_id)
     success = final is not None and final.status.value == "SUCCESS"
-    return LaunchResult(run.run_id, success, failures, time.monotonic() - started)
+    return LaunchResult(run.run_id, success, failures, time.monotonic() - started,
+                        steps_done=display.finished, steps_total=steps_total,
+                        tasks=sum(tasks.values()))
 
 
 def _failure_text(event: Any) -> str:

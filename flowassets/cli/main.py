@@ -151,7 +151,7 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
     if args.run_id_file:
         with open(args.run_id_file, "w") as handle:
             handle.write(result.run_id)
-    _summary(graph.flow_name, result)
+    _summary(graph.flow_name, result, args.flow_file)
     return 0 if result.success else 1
 
 
@@ -165,7 +165,7 @@ def _resume(args: argparse.Namespace) -> int:
     if args.run_id_file:
         with open(args.run_id_file, "w") as handle:
             handle.write(result.run_id)
-    _summary(graph.flow_name, result)
+    _summary(graph.flow_name, result, args.flow_file)
     return 0 if result.success else 1
 
 
@@ -187,16 +187,34 @@ def _translator_options(with_options: list[str]) -> dict[str, Any]:
     return options
 
 
-def _summary(flow: str, result: Any) -> None:
-    from ..client.instance import default_dagster_home
-
+def _summary(flow: str, result: Any, flow_file: str | None = None) -> None:
     status = "succeeded" if result.success else "FAILED"
-    print(f"\nRun {result.run_id} {status} in {result.seconds:.1f}s.")
+    counts = ""
+    if getattr(result, "steps_total", 0):
+        counts = f": {result.steps_done}/{result.steps_total} steps, " \
+                 f"{result.tasks} task{'s' if result.tasks != 1 else ''}"
+    print(f"\nRun {result.run_id} {status} in {result.seconds:.1f}s{counts}.")
     for step, text in result.failures:
         print(f"\nStep {step!r} failed:\n{text}", file=sys.stderr)
     print(f"Artifacts: python -c \"from flowassets.client import Flow; "
           f"print(Flow('{flow}')['{result.run_id}'].data)\"")
-    print(f"Dagster UI: DAGSTER_HOME={default_dagster_home()} dagster dev -w workspace.yaml")
+    print(f"Dagster UI: {dagster_dev_command(flow_file)}")
+    print(f"  then open http://127.0.0.1:3000/runs/{result.run_id}")
+
+
+def dagster_dev_command(flow_file: str | None = None) -> str:
+    """A ``dagster dev`` that shows this instance's runs and the flow's job: the project's
+    workspace.yaml when there is one here, else the flow file through ``flowassets.cli.ui``."""
+    import os
+    import shlex
+
+    from ..client.instance import default_dagster_home
+
+    env = f"DAGSTER_HOME={shlex.quote(default_dagster_home())}"
+    if os.path.exists("workspace.yaml") or flow_file is None:
+        return f"{env} dagster dev -w workspace.yaml"
+    return (f"{env} FLOWASSETS_FLOW_FILES={shlex.quote(os.path.abspath(flow_file))} "
+            "dagster dev -m flowassets.cli.ui")
 
 
 def _show(args: argparse.Namespace, check_only: bool) -> int:

@@ -17,6 +17,7 @@ from ..graph import model
 from ..storage.manifest import StepResult, TaskRecord
 from .plan import plan_tasks
 from .pool import ChildOutcome, run_forked
+from .progress import task_progress
 from .task import CaughtException, RunContext, TaskSpec, run_task
 
 LogFn = Callable[[str, TaskSpec, bytes], None]
@@ -42,6 +43,7 @@ def execute_step(ctx: RunContext, step: str, upstream: list[StepResult],
     records: dict[str, TaskRecord] = {}
     failures: list[str] = []
     attempt, todo = 0, specs
+    task_progress(step, 0, len(specs))
     while todo:
         todo = [dataclasses.replace(s, attempt=attempt, is_last_attempt=attempt >= times) for s in todo]
         again = []
@@ -58,6 +60,7 @@ def execute_step(ctx: RunContext, step: str, upstream: list[StepResult],
                 records[spec.task_id] = _catch_fallback(ctx, spec, outcome)
             else:
                 failures.append(_describe(ctx, spec, outcome))
+            task_progress(step, len(records) + len(failures), len(specs), spec.task_id, outcome.log)
         if failures:
             break
         if again and delay_s:

@@ -1,0 +1,46 @@
+"""Task progress of the steps running in this process, for the CLI's live display.
+
+A plain function call per finished task, and nothing at all unless a listener is set (only
+``flowassets run`` sets one): no Dagster events, so the fast path stays as fast as before.
+Steps that run elsewhere (a Kubernetes pod, another run worker) report through Dagster's step
+events only.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator, Protocol
+
+
+class TaskListener(Protocol):
+    def tasks(self, step: str, done: int, total: int) -> None: ...
+
+    def task_log(self, step: str, task_id: str, text: bytes) -> None: ...
+
+
+_listener: TaskListener | None = None
+
+
+@contextmanager
+def listening(listener: TaskListener | None) -> Iterator[None]:
+    global _listener
+    previous, _listener = _listener, listener
+    try:
+        yield
+    finally:
+        _listener = previous
+
+
+def is_listening() -> bool:
+    return _listener is not None
+
+
+def task_progress(step: str, done: int, total: int, task_id: str | None = None,
+                  log: bytes = b"") -> None:
+    """``done`` of ``total`` tasks of ``step`` are finished (``task_id`` just now, with ``log``)."""
+    listener = _listener
+    if listener is None:
+        return
+    if task_id is not None and log:
+        listener.task_log(step, task_id, log)
+    listener.tasks(step, done, total)
