@@ -63,8 +63,9 @@ def step_output_metadata(result: StepResult, upstream: Iterable[StepResult] = ()
             rows += [dg.TableRecord({"task": task.task_id, "artifact": name, "type": ref.type,
                                      "size_bytes": ref.size, "sha256": ref.sha[:12]})
                      for name, ref in sorted(written.items())]
-    meta["artifacts written"] = dg.MetadataValue.table(
-        rows, schema=dg.TableSchema(columns=_ARTIFACT_COLUMNS))
+    if rows:
+        meta["artifacts written"] = dg.MetadataValue.table(
+            rows, schema=dg.TableSchema(columns=_ARTIFACT_COLUMNS))
     meta["artifacts written (count)"] = total_count
     meta["artifact bytes written"] = total_bytes
     if tasks[0].foreach_stack:
