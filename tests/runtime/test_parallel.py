@@ -1,0 +1,52 @@
+"""@parallel run locally: N processes on 127.0.0.1 that really rendezvous over TCP (node 0
+listens on current.parallel.main_ip, the others connect), and a join that sees all N."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from flowassets import flow_to_job
+from flowassets.client import Flow
+from tests.conftest import load_flow
+
+FLOW_FILE = Path(__file__).with_name("flows") / "parallel_flow.py"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_parallel(nodes: int, max_workers: int = 16):
+    job = flow_to_job(load_flow(FLOW_FILE, "ParallelFlow"))
+    result = job.execute_in_process(
+        run_config={"ops": {"start": {"config": {"nodes": nodes, "port": free_port()}}},
+                    "resources": {"flowassets_runtime": {"config": {"max_workers": max_workers}}}},
+        instance=dg.DagsterInstance.get())
+    assert result.success
+    return Flow("ParallelFlow")[result.run_id]
+
+
+@pytest.mark.parametrize("nodes", [1, 4])
+def test_nodes_rendezvous_over_tcp_and_the_join_sees_every_node(nodes):
+    run = run_parallel(nodes)
+    gather = run["gather"].task.data
+    assert gather.indices == list(range(nodes))
+    # Every node came back from the rendezvous with the same, complete world.
+    assert gather.worlds == [list(range(nodes))] * nodes
+    assert gather.main_ips == ["127.0.0.1"]
+    assert gather.num_nodes_seen == [nodes]
+    assert gather.controls == ["0"]  # node 0's task is the control task
+    assert gather.task_ids == sorted(str(i) for i in range(nodes))
+    assert sorted(t.id for t in run["train"].tasks()) == gather.task_ids
+
+
+def test_all_nodes_start_even_above_max_workers():
+    """A rendezvous waits for every node: capping concurrency below N would deadlock it."""
+    run = run_parallel(3, max_workers=1)
+    assert run["gather"].task.data.worlds == [[0, 1, 2]] * 3
