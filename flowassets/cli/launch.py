@@ -22,6 +22,8 @@ class LaunchRequest:
     tags: dict[str, str] = field(default_factory=dict)
     translator_options: dict[str, Any] = field(default_factory=dict)
     quiet: bool = False
+    #: some step runs on Kubernetes (@kubernetes, or every step with --with kubernetes)
+    kubernetes_steps: bool = False
 
 
 @dataclass
@@ -53,6 +55,38 @@ def run_config_for(request: LaunchRequest) -> dict[str, Any]:
     return config
 
 
+#: The CLI watches its Kubernetes steps' pods more often than Dagster's default 20 s, so an
+#: OOMKilled or unschedulable pod is reported while the user is still looking.
+K8S_HEALTH_CHECK_S = 3
+
+
+def uses_k8s_run_launcher(instance: Any) -> bool:
+    """Kubernetes settings (cluster access, image, namespace, DAGSTER_HOME for the pods) live
+    in the instance's K8sRunLauncher, as for any dagster-k8s deployment."""
+    return type(instance.run_launcher).__name__ == "K8sRunLauncher"
+
+
+def translator_options_for(request: LaunchRequest, instance: Any) -> dict[str, Any]:
+    """Kubernetes steps run on Kubernetes (hybrid executor, this process as the run worker)
+    when the instance has a K8sRunLauncher. Without one, ``--with kubernetes`` is refused and
+    @kubernetes steps run locally in this process, as they do in tests and on a laptop."""
+    from ..errors import FlowassetsError
+
+    options = dict(request.translator_options)
+    if not request.kubernetes_steps or "executor" in options:
+        return options
+    if uses_k8s_run_launcher(instance):
+        options["executor"] = "hybrid"
+    elif "with_kubernetes" in options:
+        raise FlowassetsError(
+            f"flow {request.flow_name}: --with kubernetes needs a cluster, but the Dagster instance "
+            f"at {instance.root_directory} has no K8sRunLauncher. Configure run_launcher (module "
+            "dagster_k8s, class K8sRunLauncher: job_image, job_namespace, kubeconfig_file or "
+            "load_incluster_config, dagster_home) in its dagster.yaml; see the README's Kubernetes "
+            "section.")
+    return options
+
+
 def launch(request: LaunchRequest, out: TextIO = sys.stdout,
            on_event: Callable[[Any], None] | None = None) -> LaunchResult:
     from dagster._core.execution.api import execute_run_iterator
@@ -65,12 +99,16 @@ def launch(request: LaunchRequest, out: TextIO = sys.stdout,
 
     started = time.monotonic()
     instance = get_instance()
-    recon = reconstructable_job(request.path, request.flow_name, request.translator_options)
+    options = translator_options_for(request, instance)
+    recon = reconstructable_job(request.path, request.flow_name, options)
     job_def = recon.get_definition()
     # The store is known here: tag the run now so no op has to write the tag (a transaction).
     tags = {**job_def.tags, DATASTORE_TAG: select.location(request.datastore), **request.tags}
+    run_config = run_config_for(request)
+    if options.get("executor") == "hybrid":
+        run_config["execution"] = {"config": {"health_check_interval_seconds": K8S_HEALTH_CHECK_S}}
     run = instance.create_run_for_job(
-        job_def=job_def, run_config=run_config_for(request), tags=tags,
+        job_def=job_def, run_config=run_config, tags=tags,
         job_code_origin=recon.get_python_origin(),
     )
     gc_after_loading()

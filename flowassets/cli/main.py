@@ -141,11 +141,15 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
         converted = Parameter(param.name, type=_python_type(param.type_name)).convert(raw, graph.flow_name)
         parameters[param.name.replace("-", "_")] = raw if param.type_name == "JSON" else converted
     options = _translator_options(args.with_)
+    from ..compute.kubernetes import runs_on_kubernetes
+
+    on_kubernetes = any(runs_on_kubernetes(node, options.get("with_kubernetes")) for node in graph)
     tags = {"flowassets/tags": ",".join(args.tag)} if args.tag else {}
     request = LaunchRequest(
         path=args.flow_file, flow_name=graph.flow_name, parameters=parameters,
         max_workers=args.max_workers, max_num_splits=args.max_num_splits,
         datastore=args.datastore, tags=tags, translator_options=options, quiet=args.quiet,
+        kubernetes_steps=on_kubernetes,
     )
     result = launch(request)
     if args.run_id_file:

@@ -4,8 +4,13 @@
 step whose op carries Kubernetes config (``@kubernetes`` or ``--with kubernetes``) is launched by
 dagster-k8s's own ``K8sStepHandler`` as a Kubernetes Job; every other step runs as a local
 ``dagster api execute_step`` process beside the run worker, as Metaflow runs undecorated steps
-locally. Pod failures are explained from the pod's status and events (OOMKilled, Unschedulable,
-image pull errors, eviction, deadline) instead of "the job failed".
+locally. On top of dagster-k8s it adds what its issue tracker asks for: pods labelled with the
+flow, step and run id; the pod name, namespace and node recorded on the step (dagster-k8s
+#8938); pod failures explained from the pod's status and events (OOMKilled, Unschedulable,
+image pull errors, eviction, deadline) instead of "Discovered failed Kubernetes job" or a pod
+that stays Pending forever (#13593, #24595).
+
+``EXECUTORS`` is the one list of executor names a translator setting or the CLI can pick.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import dagster as dg
 from dagster._core.events import DagsterEvent, EngineEventData
@@ -21,16 +26,22 @@ from dagster._core.executor.step_delegating import (
     CheckStepHealthResult, StepDelegatingExecutor, StepHandler, StepHandlerContext,
 )
 from dagster._core.execution.retries import RetryMode
-from dagster_k8s.executor import _K8S_EXECUTOR_CONFIG_SCHEMA, K8sStepHandler
 from dagster_k8s.container_context import K8sContainerContext
-from dagster_k8s.job import UserDefinedDagsterK8sConfig
+from dagster_k8s.executor import _K8S_EXECUTOR_CONFIG_SCHEMA, K8sStepHandler
+from dagster_k8s.job import UserDefinedDagsterK8sConfig, get_user_defined_k8s_config
 
-COMPUTE_TAG = "flowassets/compute"
-K8S_CONFIG_TAG = "dagster-k8s/config"
+from . import pod_diagnosis
+from .kubernetes import COMPUTE_TAG, K8S_CONFIG_TAG
+
+RUN_LABEL = "flowassets.io/run-id"
 
 
 def runs_on_kubernetes(step_tags: dict[str, Any]) -> bool:
     return step_tags.get(COMPUTE_TAG) == "kubernetes" or K8S_CONFIG_TAG in step_tags
+
+
+def _step_key(context: StepHandlerContext) -> str:
+    return context.execute_step_args.step_keys_to_execute[0]
 
 
 class LocalProcessStepHandler(StepHandler):
@@ -46,7 +57,7 @@ class LocalProcessStepHandler(StepHandler):
 
     @staticmethod
     def _key(context: StepHandlerContext) -> tuple[str, str]:
-        return context.execute_step_args.run_id, context.execute_step_args.step_keys_to_execute[0]
+        return context.execute_step_args.run_id, _step_key(context)
 
     def launch_step(self, context: StepHandlerContext) -> Iterator[DagsterEvent]:
         run_id, step = self._key(context)
@@ -54,7 +65,7 @@ class LocalProcessStepHandler(StepHandler):
         env = {**os.environ, **{e["name"]: e["value"] for e in context.execute_step_args.get_command_env()}}
         yield DagsterEvent.step_worker_starting(
             context.get_step_context(step), message=f'Executing step "{step}" in a local process.',
-            metadata={})
+            metadata={"compute": dg.MetadataValue.text("local")})
         self._processes[(run_id, step)] = subprocess.Popen(args, env=env)
 
     def check_step_health(self, context: StepHandlerContext) -> CheckStepHealthResult:
@@ -76,49 +87,148 @@ class LocalProcessStepHandler(StepHandler):
                                         event_specific_data=EngineEventData())
 
 
-class HybridStepHandler(StepHandler):
-    """Routes each step to Kubernetes or a local process by its op tags."""
+class FlowassetsK8sStepHandler(K8sStepHandler):
+    """dagster-k8s's step handler, plus the run-id label and the step's own namespace.
 
-    def __init__(self, k8s_factory: Any, pending_timeout_s: float):
+    dagster-k8s takes the namespace from the executor or launcher only; a step that asked for
+    ``@kubernetes(namespace=...)`` (or the ``FLOWASSETS_KUBERNETES_NAMESPACE`` fallback, applied
+    when the job was built) goes there, and its Job is looked up and deleted there too."""
+
+    def _get_container_context(self, step_handler_context: StepHandlerContext) -> K8sContainerContext:
+        context = super()._get_container_context(step_handler_context)
+        tags = step_handler_context.step_tags[self._get_step_key(step_handler_context)]
+        namespace = get_user_defined_k8s_config(tags).job_metadata.get("namespace")
+        extra = K8sContainerContext(labels={RUN_LABEL: step_handler_context.execute_step_args.run_id},
+                                    namespace=namespace)
+        return context.merge(extra)
+
+
+class HybridStepHandler(StepHandler):
+    """Routes each step to Kubernetes or a local process by its op tags, and explains pods."""
+
+    def __init__(self, k8s_factory: Callable[[], K8sStepHandler], pending_timeout_s: float,
+                 every_step_on_kubernetes: bool = False):
         super().__init__()
         self._k8s_factory = k8s_factory
         self._k8s: K8sStepHandler | None = None
         self._local = LocalProcessStepHandler()
         self._pending_timeout_s = pending_timeout_s
+        self._every_step = every_step_on_kubernetes
         self._launched_at: dict[str, float] = {}
+        #: step key -> (job name, namespace) of steps launched on Kubernetes
+        self.k8s_jobs: dict[str, tuple[str, str]] = {}
+        #: step key -> Kubernetes reason found after the step's own process reported a failure
+        self.explained: dict[str, str] = {}
 
     @property
     def name(self) -> str:
         return "FlowassetsHybridStepHandler"
 
-    def _handler(self, context: StepHandlerContext) -> StepHandler:
-        step = context.execute_step_args.step_keys_to_execute[0]
-        if runs_on_kubernetes(dict(context.step_tags[step])):
-            if self._k8s is None:
-                self._k8s = self._k8s_factory()
-            return self._k8s
-        return self._local
+    @property
+    def k8s(self) -> K8sStepHandler:
+        if self._k8s is None:
+            self._k8s = self._k8s_factory()
+        return self._k8s
+
+    def on_kubernetes(self, context: StepHandlerContext) -> bool:
+        return self._every_step or runs_on_kubernetes(dict(context.step_tags[_step_key(context)]))
 
     def launch_step(self, context: StepHandlerContext) -> Iterator[DagsterEvent]:
-        self._launched_at[context.execute_step_args.step_keys_to_execute[0]] = time.monotonic()
-        yield from self._handler(context).launch_step(context)
+        step = _step_key(context)
+        self._launched_at[step] = time.monotonic()
+        if not self.on_kubernetes(context):
+            yield from self._local.launch_step(context)
+            return
+        handler = self.k8s
+        job_name = handler._get_k8s_step_job_name(context)
+        self.k8s_jobs[step] = (job_name, handler._get_container_context(context).namespace)
+        yield from handler.launch_step(context)
 
     def check_step_health(self, context: StepHandlerContext) -> CheckStepHealthResult:
-        handler = self._handler(context)
-        result = handler.check_step_health(context)
-        if handler is self._local:
-            return result
-        from .pod_diagnosis import diagnose_step_job
-
-        step = context.execute_step_args.step_keys_to_execute[0]
+        step = _step_key(context)
+        if not self.on_kubernetes(context):
+            return self._local.check_step_health(context)
+        if step in self.explained:
+            return CheckStepHealthResult.unhealthy(self.explained.pop(step))
+        job_name, namespace = self.k8s_jobs.get(step) or (
+            self.k8s._get_k8s_step_job_name(context), self.k8s._get_container_context(context).namespace)
         waited = time.monotonic() - self._launched_at.get(step, time.monotonic())
-        problem = diagnose_step_job(self._k8s, context, waited, self._pending_timeout_s)
+        problem = pod_diagnosis.diagnose_step_job(self.k8s._api_client, job_name, namespace, waited,
+                                                  self._pending_timeout_s)
         if problem is not None:
             return CheckStepHealthResult.unhealthy(problem)
-        return result
+        return self.k8s.check_step_health(context)
 
     def terminate_step(self, context: StepHandlerContext) -> Iterator[DagsterEvent]:
-        yield from self._handler(context).terminate_step(context)
+        if self.on_kubernetes(context):
+            yield from self.k8s.terminate_step(context)
+        else:
+            yield from self._local.terminate_step(context)
+
+
+class HybridExecutor(StepDelegatingExecutor):
+    """StepDelegatingExecutor that records where each Kubernetes step's pod ran, and replaces
+    a step's own "interrupted" failure by the Kubernetes reason it was killed for.
+
+    When Kubernetes kills a running pod (Job deadline, eviction), the step process gets SIGTERM
+    and reports "interrupted" before any health check could see why; the executor holds that
+    failure back and fails the step with the pod's reason instead (both stay in the event log,
+    the reason last)."""
+
+    def __init__(self, handler: HybridStepHandler, **kwargs: Any):
+        super().__init__(handler, **kwargs)
+        self._hybrid = handler
+
+    def execute(self, plan_context: Any, execution_plan: Any) -> Iterator[DagsterEvent]:
+        recorded: set[str] = set()
+        for event in super().execute(plan_context, execution_plan):
+            yield event
+            step = event.step_key
+            if (event.event_type_value == "STEP_START" and step in self._hybrid.k8s_jobs
+                    and step not in recorded):
+                recorded.add(step)
+                self._record_pod(plan_context.for_step(execution_plan.get_step_by_key(step)), step)
+
+    def _record_pod(self, step_context: Any, step: str) -> None:
+        job_name, namespace = self._hybrid.k8s_jobs[step]
+        placement = pod_diagnosis.pod_placement(self._hybrid.k8s._api_client, job_name, namespace)
+        if placement is None:
+            return
+        DagsterEvent.engine_event(
+            step_context, f"Step {step} runs in pod {namespace}/{placement.pod} on node {placement.node}",
+            EngineEventData(metadata={
+                "pod name": dg.MetadataValue.text(placement.pod),
+                "namespace": dg.MetadataValue.text(namespace),
+                "node": dg.MetadataValue.text(placement.node),
+                "node IP": dg.MetadataValue.text(placement.node_ip or ""),
+                "Kubernetes Job name": dg.MetadataValue.text(job_name),
+            }))
+
+    def _pop_events(self, instance: Any, run_id: str, seen_storage_ids: set[int]) -> list[DagsterEvent]:
+        events = list(super()._pop_events(instance, run_id, seen_storage_ids))
+        kept = []
+        for event in events:
+            step = event.step_key
+            if event.event_type_value == "STEP_FAILURE" and step in self._hybrid.k8s_jobs \
+                    and _interrupted(event):
+                job_name, namespace = self._hybrid.k8s_jobs[step]
+                reason = pod_diagnosis.kill_reason(self._hybrid.k8s._api_client, job_name, namespace)
+                if reason is not None:
+                    self._hybrid.explained[step] = reason
+                    self._check_step_health_interval_seconds = min(
+                        self._check_step_health_interval_seconds, 1)
+                    continue
+            kept.append(event)
+        return kept
+
+
+def _interrupted(event: DagsterEvent) -> bool:
+    error = getattr(event.event_specific_data, "error", None)
+    while error is not None:
+        if error.cls_name in ("DagsterExecutionInterruptedError", "KeyboardInterrupt"):
+            return True
+        error = error.cause
+    return False
 
 
 _HYBRID_CONFIG = {
@@ -126,16 +236,22 @@ _HYBRID_CONFIG = {
     "pending_timeout_seconds": dg.Field(
         float, default_value=600.0, is_required=False,
         description="Fail a Kubernetes step whose pod cannot be scheduled for this long."),
+    "health_check_interval_seconds": dg.Field(
+        int, default_value=20, is_required=False,
+        description="How often running steps' pods/processes are checked (Dagster's default 20)."),
+    "every_step_on_kubernetes": dg.Field(
+        bool, default_value=False, is_required=False,
+        description="Send every step to Kubernetes, not only @kubernetes ones. Steps without "
+                    "@kubernetes then get only the executor's pod settings; to give them "
+                    "@kubernetes defaults and @resources, build the job with "
+                    "FlowTranslatorSettings(with_kubernetes={}) (--with kubernetes) instead."),
 }
 
 
-@dg.executor(name="flowassets_hybrid", config_schema=_HYBRID_CONFIG,
-             requirements=dg.multiple_process_executor_requirements())
-def flowassets_hybrid_executor(init_context: Any) -> StepDelegatingExecutor:
-    """Kubernetes steps as Jobs (dagster-k8s), the rest as local processes, in one run."""
+def _k8s_handler_factory(init_context: Any) -> Callable[[], K8sStepHandler]:
     config = init_context.executor_config
 
-    def make_k8s() -> K8sStepHandler:
+    def make() -> K8sStepHandler:
         container_context = K8sContainerContext(
             image_pull_policy=config.get("image_pull_policy"),
             image_pull_secrets=config.get("image_pull_secrets"),
@@ -149,20 +265,62 @@ def flowassets_hybrid_executor(init_context: Any) -> StepDelegatingExecutor:
             run_k8s_config=UserDefinedDagsterK8sConfig.from_dict(config.get("step_k8s_config", {})),
         )
         launcher = init_context.instance.run_launcher
-        load_incluster = config.get("load_incluster_config",
-                                    getattr(launcher, "load_incluster_config", True))
-        kubeconfig = config.get("kubeconfig_file", getattr(launcher, "kubeconfig_file", None))
-        return K8sStepHandler(
+        if not hasattr(launcher, "kubeconfig_file"):
+            from ..errors import FlowassetsError
+
+            raise FlowassetsError(
+                "a step runs on Kubernetes, but this Dagster instance has no K8sRunLauncher: "
+                "configure run_launcher (module dagster_k8s, class K8sRunLauncher) in "
+                "$DAGSTER_HOME/dagster.yaml; dagster-k8s's step handler takes the image, "
+                "namespace and cluster access from it.")
+        load_incluster = config.get("load_incluster_config", launcher.load_incluster_config)
+        kubeconfig = config.get("kubeconfig_file", launcher.kubeconfig_file)
+        return FlowassetsK8sStepHandler(
             image=config.get("job_image"), container_context=container_context,
             load_incluster_config=load_incluster, kubeconfig_file=kubeconfig,
             per_step_k8s_config=config.get("per_step_k8s_config", {}),
             enable_owner_references=config.get("enable_owner_references", False),
         )
 
-    return StepDelegatingExecutor(
-        HybridStepHandler(make_k8s, config.get("pending_timeout_seconds", 600.0)),
+    return make
+
+
+@dg.executor(name="flowassets_hybrid", config_schema=_HYBRID_CONFIG,
+             requirements=dg.multiple_process_executor_requirements())
+def flowassets_hybrid_executor(init_context: Any) -> StepDelegatingExecutor:
+    """Kubernetes steps as Jobs (dagster-k8s), the rest as local processes, in one run."""
+    config = init_context.executor_config
+    handler = HybridStepHandler(_k8s_handler_factory(init_context),
+                                config.get("pending_timeout_seconds", 600.0),
+                                config.get("every_step_on_kubernetes", False))
+    return HybridExecutor(
+        handler,
         retries=RetryMode.from_config(config["retries"]),
         max_concurrent=config.get("max_concurrent"),
         tag_concurrency_limits=config.get("tag_concurrency_limits"),
         should_verify_step=True,
+        check_step_health_interval_seconds=config.get("health_check_interval_seconds", 20),
     )
+
+
+def _k8s_job_executor() -> dg.ExecutorDefinition:
+    from dagster_k8s import k8s_job_executor
+
+    return k8s_job_executor
+
+
+#: Executor names for ``FlowTranslatorSettings(executor=...)`` and the CLI: one registry.
+EXECUTORS: dict[str, Callable[[], dg.ExecutorDefinition]] = {
+    "in_process": lambda: dg.in_process_executor,
+    "multiprocess": lambda: dg.multiprocess_executor,
+    "hybrid": lambda: flowassets_hybrid_executor,
+    "k8s": _k8s_job_executor,
+}
+
+
+def executor_named(name: str) -> dg.ExecutorDefinition:
+    if name not in EXECUTORS:
+        from ..errors import FlowassetsError
+
+        raise FlowassetsError(f"unknown executor {name!r}; choose one of {', '.join(EXECUTORS)}.")
+    return EXECUTORS[name]()

@@ -37,6 +37,10 @@ class FlowTranslatorSettings:
     #: None: only @kubernetes steps run on Kubernetes. A dict of @kubernetes arguments (``{}``
     #: for the defaults): every step does, as ``--with kubernetes:cpu=2`` (``parse_with_option``).
     with_kubernetes: Mapping[str, Any] | None = None
+    #: None: in-process. A name from ``flowassets.compute.executors.EXECUTORS``: "hybrid"
+    #: (@kubernetes steps as dagster-k8s Jobs, the rest as local processes), "k8s"
+    #: (dagster-k8s's k8s_job_executor: every step a Job), "multiprocess", "in_process".
+    executor: str | None = None
 
 
 class FlowTranslator:
@@ -58,7 +62,11 @@ class FlowTranslator:
         return {FLOW_TAG: graph.flow_name}
 
     def get_executor(self, graph: model.FlowGraph) -> dg.ExecutorDefinition:
-        return dg.in_process_executor
+        if self.settings.executor is None:
+            return dg.in_process_executor
+        from ..compute.executors import executor_named  # imports dagster-k8s: only when asked
+
+        return executor_named(self.settings.executor)
 
     def get_config_schema(self, graph: model.FlowGraph) -> dict[str, dg.Field]:
         """Parameters as typed config of the start op, so the launchpad shows them."""

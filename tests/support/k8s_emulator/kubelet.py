@@ -15,6 +15,7 @@ import math
 import os
 import re
 import signal
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from kubernetes.utils.quantity import parse_quantity
 from .store import BY_KIND, ApiError, Obj, Store, dig, now
 
 FAULT_ANNOTATION = "emulator.flowassets.io/fail"
-FAULTS = ("oomkilled", "unschedulable", "imagepull", "evicted")
+FAULTS = ("oomkilled", "unschedulable", "imagepull", "evicted", "exit:N")
 NODE = "emulator-node"
 POD_IP = "127.0.0.1"
 
@@ -129,6 +130,8 @@ class Kubelet:
                     for c in containers])
                 self.store.event(pod, "Failed", f"Error: {exc}", "Warning")
                 return
+            if fault and fault.startswith("exit:"):
+                plans = [(_exit_argv(fault), env, cwd) for _, env, cwd in plans]
             started = await self._start(run, containers, plans)
             if fault in ("oomkilled", "evicted"):
                 await asyncio.sleep(self.settings.fault_delay_s)
@@ -280,6 +283,14 @@ class Kubelet:
         condition = {"type": kind, "status": value, "lastTransitionTime": now(), "lastProbeTime": None}
         condition.update({k: v for k, v in (("reason", reason), ("message", message)) if v})
         self.store.set_status(pod, conditions=[*conditions, condition])
+
+
+def _exit_argv(fault: str) -> list[str]:
+    """``exit:N``: the container starts but its entrypoint fails at once with code N, as an image
+    missing a dependency does; it writes one line to its log first."""
+    code = int(fault.split(":", 1)[1])
+    text = f"emulator fault {fault}: the container's entrypoint exits with code {code}"
+    return [sys.executable, "-c", f"import sys; print({text!r}, file=sys.stderr); sys.exit({code})"]
 
 
 def _cstatus(container: Obj, state: Obj, ready: bool = False) -> Obj:
