@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+from ..compute.parallel import in_step_pod, run_parallel_node
 from ..compute.spec import timeout_seconds
 from ..errors import StepFailure
 from ..graph import model
@@ -79,6 +80,8 @@ def _is_parallel(graph: model.FlowGraph, node: model.StepNode) -> bool:
 
 
 def _run_one(spec: TaskSpec, ctx: RunContext) -> TaskRecord:
+    if in_step_pod() and _is_parallel(ctx.graph, ctx.graph[spec.step]):
+        return run_parallel_node(spec, ctx)  # node 0 here, the others in pods of their own
     return run_task(spec, ctx)
 
 

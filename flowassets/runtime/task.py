@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 from ..authoring.current import ParallelInfo, current
 from ..authoring.flowspec import Inputs
+from ..compute.parallel import MAIN_IP_ENV
 from ..compute.spec import timeout_seconds
 from ..errors import FlowassetsError, ForeachError, StepFailure, TaskTimeout
 from ..graph import model
@@ -146,7 +147,8 @@ def _parallel_info(graph: model.FlowGraph, node: model.StepNode, spec: TaskSpec)
         return None
     frame = spec.foreach_stack[-1]
     control = "_".join(str(f.index) for f in spec.foreach_stack[:-1]) + ("_" if len(spec.foreach_stack) > 1 else "") + "0"
-    return ParallelInfo("127.0.0.1", frame.num_splits, frame.index, control)
+    # On Kubernetes every node's pod is told the control pod's IP (compute/parallel.py).
+    return ParallelInfo(os.environ.get(MAIN_IP_ENV, "127.0.0.1"), frame.num_splits, frame.index, control)
 
 
 def _base_namespace(spec: TaskSpec, ctx: RunContext, param_names: frozenset[str]) -> dict[str, ArtifactRef]:

@@ -3,10 +3,11 @@ on current.parallel.main_ip:port, every other node connects and says who it is, 
 with the whole world. Stdlib sockets only, so no torch is needed."""
 
 import json
+import os
 import socket
 import time
 
-from flowassets import FlowSpec, Parameter, current, parallel, step
+from flowassets import FlowSpec, Parameter, current, kubernetes, parallel, step
 
 TIMEOUT_S = 60
 
@@ -72,3 +73,29 @@ class ParallelFlow(FlowSpec):
     @step
     def end(self):
         pass
+
+
+class ParallelK8sFlow(ParallelFlow):
+    """The same gang on Kubernetes: each node records the pod it ran in."""
+
+    @kubernetes(cpu=0.5, memory=512)
+    @parallel
+    @step
+    def train(self):
+        info = current.parallel
+        self.node_index, self.num_nodes = info.node_index, info.num_nodes
+        self.main_ip, self.control_task_id = info.main_ip, info.control_task_id
+        self.my_task_id = current.task_id
+        self.pod = os.environ.get("FLOWASSETS_KUBERNETES_POD_NAME")
+        self.world = rendezvous(info.main_ip, self.port, info.node_index, info.num_nodes)
+        self.next(self.gather)
+
+    @step
+    def gather(self, inputs):
+        self.indices = sorted(inp.node_index for inp in inputs)
+        self.worlds = [inp.world for inp in inputs]
+        self.main_ips = sorted({inp.main_ip for inp in inputs})
+        self.controls = sorted({inp.control_task_id for inp in inputs})
+        self.num_nodes_seen = sorted({inp.num_nodes for inp in inputs})
+        self.pods = {inp.node_index: inp.pod for inp in inputs}
+        self.next(self.end)

@@ -1,0 +1,104 @@
+"""@parallel on Kubernetes against the emulator: the real K8sRunLauncher runs the run worker, the
+hybrid executor's dagster-k8s K8sStepHandler runs the @parallel step's pod (the control pod,
+node 0), which clones itself into one worker Job per other node (compute/parallel.py). The N
+pods really rendezvous over TCP on current.parallel.main_ip (the emulator gives every pod
+127.0.0.1, see tests/support/k8s_emulator/README.md) and the join sees N inputs."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import yaml
+
+from flowassets.client import Flow
+from flowassets.compute.parallel import CONTROL_LABEL, NODE_LABEL
+from tests.support.k8s_emulator.fixtures import wait_for
+
+DEFINITIONS = Path(__file__).with_name("parallel_definitions.py")
+pytestmark = pytest.mark.xdist_group("k8s_emulator")
+NODES = 3
+
+
+def write_instance(home: Path, kubeconfig: Path, namespace: str) -> None:
+    env = {"FLOWASSETS_DATASTORE_SYSROOT_LOCAL": os.environ["FLOWASSETS_DATASTORE_SYSROOT_LOCAL"]}
+    launcher = {
+        "service_account_name": "default",
+        "instance_config_map": "dagster-instance",  # a cluster would mount it; unused here
+        "dagster_home": str(home),
+        "job_image": "flowassets-emulated:local",  # the emulator runs pods in this Python env
+        "job_namespace": namespace,
+        "load_incluster_config": False,
+        "kubeconfig_file": str(kubeconfig),
+        "env_vars": [f"{k}={v}" for k, v in env.items()],
+    }
+    (home / "dagster.yaml").write_text(yaml.safe_dump({
+        "run_launcher": {"module": "dagster_k8s", "class": "K8sRunLauncher", "config": launcher},
+        "run_coordinator": {"module": "dagster._core.run_coordinator", "class": "DefaultRunCoordinator"},
+        "telemetry": {"enabled": False},
+    }))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def launch(home: Path, config: dict) -> str:
+    run_id = str(uuid.uuid4())
+    (home / "run_config.yaml").write_text(yaml.safe_dump(config))
+    subprocess.run([sys.executable, "-m", "dagster", "job", "launch", "-f", str(DEFINITIONS),
+                    "-j", "ParallelK8sFlow", "-c", str(home / "run_config.yaml"), "--run-id", run_id],
+                   check=True, capture_output=True, cwd=home)
+    return run_id
+
+
+def failures(run_id: str) -> list[str]:
+    with dg.DagsterInstance.get() as instance:
+        return [r.dagster_event.step_failure_data.error.message for r in instance.all_logs(run_id)
+                if r.dagster_event and r.dagster_event.event_type_value == "STEP_FAILURE"]
+
+
+def test_parallel_step_runs_one_pod_per_node_that_rendezvous(k8s_emulator, k8s_namespace):
+    home = Path(os.environ["DAGSTER_HOME"])
+    write_instance(home, k8s_emulator.kubeconfig, k8s_namespace)
+    run_id = launch(home, {
+        "ops": {"start": {"config": {"nodes": NODES, "port": free_port()}}},
+        "execution": {"config": {"health_check_interval_seconds": 1}},
+    })
+    with dg.DagsterInstance.get() as instance:
+        run = wait_for(f"run {run_id} to finish", lambda: (
+            lambda r: r if r and r.is_finished else None)(instance.get_run_by_id(run_id)), 240)
+    assert run.status == dg.DagsterRunStatus.SUCCESS, failures(run_id)
+
+    gather = Flow("ParallelK8sFlow")[run_id]["gather"].task.data
+    assert gather.indices == list(range(NODES))
+    assert gather.worlds == [list(range(NODES))] * NODES  # every node met every other
+    assert gather.num_nodes_seen == [NODES] and gather.controls == ["0"]
+    assert gather.main_ips == ["127.0.0.1"]  # the control pod's status.podIP in the emulator
+
+    core, batch = k8s_emulator.core(), k8s_emulator.batch()
+    pods = core.list_namespaced_pod(
+        k8s_namespace, label_selector=f"flowassets.io/run-id={run_id},flowassets.io/step=train").items
+    assert sorted(p.metadata.name for p in pods) == sorted(gather.pods.values())
+    assert len(set(gather.pods.values())) == NODES  # one pod per node
+    control = gather.pods[0]
+    assert control.startswith("dagster-step-")  # node 0 ran in dagster-k8s's step pod
+    workers = batch.list_namespaced_job(k8s_namespace, label_selector=NODE_LABEL).items
+    assert sorted(j.spec.template.metadata.labels[NODE_LABEL] for j in workers) == [
+        str(i) for i in range(1, NODES)]
+    by_node = {int(p.metadata.labels[NODE_LABEL]): p.metadata.name for p in pods if NODE_LABEL in p.metadata.labels}
+    assert by_node == {i: gather.pods[i] for i in range(1, NODES)}
+    for job in workers:
+        assert job.status.succeeded == 1
+        assert job.spec.template.metadata.labels[CONTROL_LABEL] == control
+        assert [(o.kind, o.name) for o in job.metadata.owner_references] == [("Pod", control)]
+        assert job.spec.template.metadata.labels["flowassets.io/flow"] == "ParallelK8sFlow"
+        assert job.spec.active_deadline_seconds  # the control Job's deadline carried over
