@@ -115,11 +115,16 @@ def _describe(ctx: RunContext, spec: TaskSpec, outcome: ChildOutcome) -> str:
 
 
 def _crash_output(log: str, keep: int = 20) -> list[str]:
-    """The task log's last lines; for a native crash, faulthandler's dump trimmed to the user's
-    frames (innermost first), so the line that crashed is in the message, not cut off by ours."""
+    """The task log's last lines; for a native crash, faulthandler's dump (innermost frame
+    first) kept whole but for flowassets' and installed packages' frames, so the user's line
+    that crashed is in the message rather than cut off by the frames around it."""
     lines = log.strip().splitlines()
-    if "Fatal Python error" in log:
-        start = max(i for i, ln in enumerate(lines) if ln.startswith("Fatal Python error"))
-        lines = lines[:start] + [ln for ln in lines[start:] if not ln.startswith("Extension modules")
-                                 and "/flowassets/" not in ln.replace("\\", "/")]
-    return lines[-keep:]
+    fatal = [i for i, ln in enumerate(lines) if ln.startswith("Fatal Python error")]
+    if not fatal:
+        return lines[-keep:]
+    before, dump = lines[:fatal[-1]], lines[fatal[-1]:]
+    noise = ("/flowassets/", "/site-packages/", "<frozen ")
+    dump = [ln for ln in dump if not ln.startswith("Extension modules")
+            and not any(n in ln.replace("\\", "/") for n in noise)]
+    room = max(0, keep - len(dump))
+    return (before[len(before) - room:] if room else []) + dump[:keep]
