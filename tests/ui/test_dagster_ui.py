@@ -20,7 +20,7 @@ from flowassets.client import Flow
 pytestmark = pytest.mark.xdist_group("ui")
 
 EXAMPLE_JOBS = {"HelloFlow", "MergeFlow", "NestedForeachFlow", "SwitchFlow"}
-RUN_URL = re.compile(r"/runs/([0-9a-f-]{36})$")
+RUN_URL = re.compile(r"/runs/([0-9a-f-]{36})(?:[?#]|$)")
 
 START_CONFIG_FIELDS = """query($sel: PipelineSelector!) {
   pipelineOrError(params: $sel) { __typename ... on Pipeline {
@@ -42,7 +42,7 @@ def test_every_example_flow_is_a_job_in_the_webserver(ui):
     assert EXAMPLE_JOBS <= jobs
 
 
-def test_parameters_are_typed_config_with_defaults_and_help(ui, page, screenshot):
+def test_parameters_are_typed_config_with_defaults_and_help(ui, page):
     handles = ui.graphql(START_CONFIG_FIELDS, sel=ui.selector("HelloFlow"))["pipelineOrError"]["solidHandles"]
     [start] = [h for h in handles if h["handleID"] == "start"]
     fields = {f["name"]: f for f in start["solid"]["definition"]["configField"]["configType"]["fields"]}
@@ -93,8 +93,9 @@ def test_launch_from_the_launchpad_and_read_the_artifacts(ui, page, screenshot):
     launch.click()
     page.wait_for_url(RUN_URL)
     run_id = RUN_URL.search(page.url).group(1)
-    page.get_by_text("Success", exact=True).first.wait_for(timeout=90_000)
-    page.get_by_text("RUN_SUCCESS").first.wait_for()
+    page.get_by_text(re.compile(r"^RUN_(SUCCESS|FAILURE)$")).first.wait_for(timeout=90_000)
+    _assert_succeeded(run_id)
+    page.get_by_text("Success", exact=True).first.wait_for()  # the run's status tag
     # The foreach step's events: its tasks' output as log lines, then its op metadata.
     page.get_by_placeholder("Filter").fill("step:greet")
     page.keyboard.press("Enter")
@@ -113,6 +114,15 @@ def test_launch_from_the_launchpad_and_read_the_artifacts(ui, page, screenshot):
         assert task.stdout.strip() == task.data.message
     submitted = DagsterInstance.get().get_run_by_id(run_id).run_config
     assert submitted["ops"]["start"]["config"] == {"greeting": "howdy", "repeat": 3}
+
+
+def _assert_succeeded(run_id: str) -> None:
+    """The run's status from the instance; on failure, the errors Dagster recorded."""
+    instance = DagsterInstance.get()
+    status = instance.get_run_by_id(run_id).status.value
+    errors = [r.dagster_event.message for r in instance.all_logs(run_id)
+              if r.dagster_event is not None and r.dagster_event.is_failure]
+    assert status == "SUCCESS", f"run {run_id} {status}: {errors}"
 
 
 def _token(editor, text: str):
