@@ -226,11 +226,14 @@ class Task:
 
     @property
     def stdout(self) -> str:
+        """The output of the task's latest attempt, as Metaflow's ``logs`` shows it."""
         store = self.step.run.store
         for run_id in self.step.run._lineage():
-            for name, text in store.load_logs(run_id, self.step.id):
-                if name.startswith(f"{self.id}."):
-                    return text.decode(errors="replace")
+            attempts = [(int(name.split(".")[1]), text)
+                        for name, text in store.load_logs(run_id, self.step.id)
+                        if name.startswith(f"{self.id}.") and name.split(".")[1].isdigit()]
+            if attempts:
+                return max(attempts, key=lambda a: a[0])[1].decode(errors="replace")
         return ""
 
     def __repr__(self) -> str:

@@ -90,12 +90,42 @@ def make_inputs(flows: list[Any]) -> Any:
 
 
 def bind_current(flow: Any, run_id: str, step: str, task_id: str, retry_count: int,
-                 origin_run_id: str | None) -> None:
-    from metaflow import current
+                 origin_run_id: str | None, parallel: Any = None,
+                 flow_decorators: tuple = ()) -> None:
+    import os
 
+    from metaflow import current
+    from metaflow.util import get_username
+
+    user = get_username()
     current._set_env(flow=flow, run_id=run_id, step_name=step, task_id=task_id,
-                     retry_count=retry_count, origin_run_id=origin_run_id, namespace=None,
-                     username="flowassets", is_running=True, tags=[])
+                     retry_count=retry_count, origin_run_id=origin_run_id,
+                     namespace=f"user:{user}" if user else None, username=user,
+                     is_running=True, tags=[])
+    project = next((d for d in flow_decorators if d.name == "project"), None)
+    if project is not None:
+        # What Metaflow's @project puts in `current`, named by Metaflow's own format_name.
+        from metaflow.plugins.project_decorator import format_name
+
+        args = project.args
+        production = bool(args.get("production", False))
+        flow_name, branch = format_name(flow.name, args.get("name"), production,
+                                        args.get("branch"), user)
+        current._update_env({"project_name": args.get("name"), "branch_name": branch,
+                             "is_user_branch": args.get("branch") is None and not production,
+                             "is_production": production, "project_flow_name": flow_name})
+    if parallel is not None:
+        # Metaflow's @parallel reads these variables in `current.parallel` (parallel_decorator).
+        os.environ.update({
+            "MF_PARALLEL_MAIN_IP": parallel.main_ip, "MF_PARALLEL_NUM_NODES": str(parallel.num_nodes),
+            "MF_PARALLEL_NODE_INDEX": str(parallel.node_index),
+            "MF_PARALLEL_CONTROL_TASK_ID": parallel.control_task_id,
+        })
+        from metaflow.metaflow_current import Parallel
+
+        current._update_env({"is_parallel": True, "parallel": Parallel(
+            main_ip=parallel.main_ip, num_nodes=parallel.num_nodes,
+            node_index=parallel.node_index, control_task_id=parallel.control_task_id)})
 
 
 def transition_of(flow: Any, node: Any) -> Transition | None:
@@ -104,8 +134,18 @@ def transition_of(flow: Any, node: Any) -> Transition | None:
         return None
     targets = tuple(raw[0])
     foreach = raw[1] if len(raw) > 1 else None
+    if foreach == "_parallel_ubf_iter":  # self.next(..., num_parallel=N)
+        return Transition(targets, None, num_parallel=flow._parallel_ubf_iter.num_parallel)
     if node.kind == "split-switch":
         # Metaflow resolved the switch already: its transition names the chosen step.
         return Transition(targets, None, node.condition_var, {"__chosen__": targets[0]})
     return Transition(targets, foreach)
 
+
+
+def caught_exception(exc: BaseException) -> Any:
+    """What Metaflow's @catch stores: its own wrapper (``type`` module-qualified,
+    ``exception`` the message, ``stacktrace``). Call inside the ``except`` block."""
+    from metaflow.exception import MetaflowExceptionWrapper
+
+    return MetaflowExceptionWrapper(exc)

@@ -70,17 +70,17 @@ def run_task(spec: TaskSpec, ctx: RunContext) -> TaskRecord:
     state = TaskState(flow_name=flow_name, step_name=spec.step, store=ctx.store,
                       upstream=base if not node.is_join else base, foreach_stack=spec.foreach_stack,
                       parameter_names=param_names, is_join=node.is_join)
-    is_metaflow = metaflow_adapter.is_metaflow_class(ctx.flow_cls)
-    if is_metaflow:
+    parallel = _parallel_info(ctx.graph, node, spec)
+    if metaflow_adapter.is_metaflow_class(ctx.flow_cls):
         flow = metaflow_adapter.new_flow(ctx.flow_cls, state, param_names)
         metaflow_adapter.bind_current(flow, ctx.run_id, spec.step, spec.task_id, spec.attempt,
-                                      ctx.origin_run_id)
+                                      ctx.origin_run_id, parallel, ctx.graph.flow_decorators)
     else:
         flow = object.__new__(ctx.flow_cls)
         flow.__dict__["_flowassets_state"] = state
     current._bind(flow_name=flow_name, run_id=ctx.run_id, step_name=spec.step,
                   task_id=spec.task_id, retry_count=spec.attempt, origin_run_id=ctx.origin_run_id,
-                  parallel=_parallel_info(ctx.graph, node, spec))
+                  parallel=parallel)
     env = node.decorator("environment")
     if env is not None:
         os.environ.update({k: str(v) for k, v in env.resolved()["vars"].items()})
@@ -128,7 +128,8 @@ def _run_body(spec: TaskSpec, ctx: RunContext, node: model.StepNode, flow: Any,
         if options["print_exception"]:
             print(f"@catch caught an exception in step {spec.step!r}:\n{caught.traceback}", flush=True)
         if options["var"]:
-            flow.__dict__[options["var"]] = caught
+            flow.__dict__[options["var"]] = (metaflow_adapter.caught_exception(exc)
+                                             if is_metaflow else caught)
     if is_metaflow:
         state.transition = metaflow_adapter.transition_of(flow, node)
     next_steps, children = _transition(flow, node, ctx, state, caught is not None)

@@ -1,0 +1,65 @@
+"""Metaflow's CliCheck, answered from flowassets' client instead of `python flow.py dump/logs`.
+
+Written for flowassets (not vendored). Same contract as test/core/metaflow_test/cli_check.py:
+``artifact_dict(step, name)`` maps each task of the step to ``{name: value}`` (empty when the
+task lacks it), ``assert_artifact`` fails when any task lacks the name or has another value,
+``assert_log`` reads the step's task output. ``get_run()`` stays None, as in CliCheck, so the
+parts of a test that read Metaflow's metadata service (attempt records, task metadata) do not
+run: they describe Metaflow's metadata store, which flowassets replaces with Dagster's.
+Task output is one stream here (stdout and stderr interleaved), so both log types read it.
+"""
+
+import json
+
+from flowassets.client import Flow
+
+from . import AssertArtifactFailed, AssertLogFailed, MetaflowCheck, truncate
+
+
+class FlowassetsCheck(MetaflowCheck):
+    def __init__(self, flow):
+        self.flow_name = flow.name
+
+    def _run(self):
+        return Flow(self.flow_name)[self.run_id.strip()]
+
+    def _tasks(self, step):
+        try:
+            return list(self._run()[step])
+        except KeyError:
+            return []  # a switch branch that was not taken has no tasks
+
+    def artifact_dict(self, step, name):
+        found = {}
+        for task in self._tasks(step):
+            found[task.pathspec] = {name: task[name].data} if name in task.artifacts else {}
+        return found
+
+    def artifact_dict_if_exists(self, step, name):
+        return self.artifact_dict(step, name)
+
+    def assert_artifact(self, step, name, value, fields=None):
+        for task, artifacts in self.artifact_dict(step, name).items():
+            if name not in artifacts:
+                raise AssertArtifactFailed("Task '%s' expected %s=%s but the key was not found"
+                                           % (task, name, truncate(value)))
+            artifact = artifacts[name]
+            if fields:
+                data = json.loads(artifact) if isinstance(artifact, str) else artifact
+                for field, v in fields.items():
+                    if not isinstance(data, dict) or data.get(field) != v:
+                        raise AssertArtifactFailed("Task '%s' expected %s[%s]=%r" % (task, name, field, v))
+            elif artifact != value:
+                raise AssertArtifactFailed("Task '%s' expected %s=%r but got %s=%s"
+                                           % (task, name, truncate(value), name, truncate(artifact)))
+        return True
+
+    def get_log(self, step, logtype):
+        return "".join(task.stdout for task in self._tasks(step))
+
+    def assert_log(self, step, logtype, value, exact_match=True):
+        log = self.get_log(step, logtype)
+        if (exact_match and log != value) or (not exact_match and value not in log):
+            raise AssertLogFailed("Task '%s/%s' expected %s log %r but got %r"
+                                  % (self.run_id, step, logtype, value, log))
+        return True
