@@ -15,7 +15,7 @@ __all__ = [
     "environment", "kubernetes", "parallel", "project", "pypi", "resources", "retry", "schedule",
     "secrets", "step", "timeout", "trigger_on_finish", "FlowassetsError", "flow_to_job",
     "build_definitions", "FlowTranslator", "FlowTranslatorSettings", "parallel_map",
-    "flow_to_assets",
+    "flow_to_assets", "FlowComponent",
 ]
 
 _LAZY = {
@@ -24,6 +24,7 @@ _LAZY = {
     "FlowTranslator": ("flowassets.translate.translator", "FlowTranslator"),
     "FlowTranslatorSettings": ("flowassets.translate.translator", "FlowTranslatorSettings"),
     "flow_to_assets": ("flowassets.translate.assets", "flow_to_assets"),
+    "FlowComponent": ("flowassets.component", "FlowComponent"),
 }
 
 
@@ -35,3 +36,9 @@ def __getattr__(name: str):
         module, attr = _LAZY[name]
         return getattr(importlib.import_module(module), attr)
     raise AttributeError(name)
+
+
+def __dir__() -> list[str]:
+    # `dg` finds components by listing this module (the dagster_dg_cli.registry_modules entry
+    # point); listing is cheap, only getattr imports a lazy name.
+    return sorted([*globals(), *_LAZY])

@@ -1,0 +1,111 @@
+"""flowassets.FlowComponent: loaded by Dagster's own component machinery (a defs-folder sandbox)
+and by the real `dg` CLI in the example project."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from dagster.components.testing import create_defs_folder_sandbox
+
+from flowassets import FlowComponent
+from flowassets.client import Flow
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "dg_project"
+GREETINGS = EXAMPLE / "flows" / "hello_flow.py"
+
+
+def _component_defs(sandbox, name: str, attributes: dict):
+    path = sandbox.scaffold_component(
+        component_cls=FlowComponent, defs_path=name,
+        defs_yaml_contents={"type": "flowassets.FlowComponent", "attributes": attributes})
+    return sandbox.load_component_and_build_defs(defs_path=path)
+
+
+def test_component_loads_the_flow_as_a_job_that_runs(isolated_store):
+    with create_defs_folder_sandbox() as sandbox:
+        with _component_defs(sandbox, "greetings", {"path": str(GREETINGS)}) as (component, defs):
+            assert isinstance(component, FlowComponent)
+            job = defs.get_job_def("GreetingsFlow")
+            assert job.graph.node_named("greet").definition.name == "GreetingsFlow__greet"
+            result = job.execute_in_process(
+                instance=dg.DagsterInstance.get(),
+                run_config={"ops": {"start": {"config": {"greeting": "hi"}}}})
+    assert result.success
+    assert Flow("GreetingsFlow")[result.run_id].data.longest == "hi, margaret!"
+
+
+def test_component_artifacts_become_assets_materialized_by_its_job(isolated_store):
+    attributes = {"path": str(GREETINGS), "artifacts": ["longest"], "group_name": "greetings",
+                  "job_name_prefix": "team_"}
+    with create_defs_folder_sandbox() as sandbox:
+        with _component_defs(sandbox, "greetings", attributes) as (_, defs):
+            key = dg.AssetKey(["GreetingsFlow", "longest"])
+            assert defs.resolve_assets_def(key).group_names_by_key[key] == "greetings"
+            instance = dg.DagsterInstance.get()
+            result = defs.resolve_job_def("team_GreetingsFlow").execute_in_process(instance=instance)
+    assert result.success
+    event = instance.get_latest_materialization_event(key)
+    assert event.run_id == result.run_id
+    assert event.asset_materialization.metadata["flowassets/step"].value == "join"
+
+
+def test_scaffold_without_a_flow_file_writes_a_starter_flow_that_runs(isolated_store):
+    with create_defs_folder_sandbox() as sandbox:
+        path = sandbox.scaffold_component(component_cls=FlowComponent, defs_path="starter",
+                                          scaffold_params={"flow": "MyFirstFlow"})
+        assert (path / "flow.py").exists()
+        assert "path: flow.py" in (path / "defs.yaml").read_text()
+        with sandbox.load_component_and_build_defs(defs_path=path) as (_, defs):
+            result = defs.get_job_def("MyFirstFlow").execute_in_process(instance=dg.DagsterInstance.get())
+    assert result.success
+    assert Flow("MyFirstFlow")[result.run_id]["join"].task.data.messages == ["hello, ada!", "hello, grace!"]
+
+
+def test_missing_flow_file_is_a_clear_error():
+    with create_defs_folder_sandbox() as sandbox:
+        with pytest.raises(Exception) as info:
+            with _component_defs(sandbox, "broken", {"path": "flows/nope.py"}):
+                pass
+    text = "".join(str(e) for e in _chain(info.value))
+    assert "flows/nope.py" in text and "not found" in text
+
+
+def _chain(exc: BaseException):
+    while exc is not None:
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def _dg(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(cwd / "src"), "NO_COLOR": "1"}
+    exe = Path(sys.executable).parent
+    return subprocess.run([str(exe / args[0]), *args[1:]], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_dg_scaffolds_and_lists_the_components_jobs_in_the_example_project(tmp_path):
+    project = tmp_path / "dg_project"
+    shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    scaffold = _dg("dg", "scaffold", "defs", "flowassets.FlowComponent", "new_flow",
+                   "--path", "flows/new_flow.py", "--flow", "NewFlow", cwd=project)
+    assert scaffold.returncode == 0, scaffold.stderr
+    assert (project / "flows" / "new_flow.py").exists()
+
+    listed = _dg("dg", "list", "defs", "--json", cwd=project)
+    assert listed.returncode == 0, listed.stderr
+    jobs = {job["name"]: job for job in json.loads(listed.stdout)["jobs"]}
+    assert jobs["GreetingsFlow"]["source"] == "src/flow_project/defs/hello_flow/defs.yaml:1"
+    assert jobs["NewFlow"]["source"] == "src/flow_project/defs/new_flow/defs.yaml:1"
+
+    # What `dagster dev` loads: the project's definitions module, through Dagster's loader.
+    valid = _dg("dagster", "definitions", "validate", "-m", "flow_project.definitions", cwd=project)
+    assert valid.returncode == 0, valid.stderr
+    assert "Validation successful" in valid.stdout + valid.stderr
