@@ -106,14 +106,12 @@ class FlowassetsK8sStepHandler(K8sStepHandler):
 class HybridStepHandler(StepHandler):
     """Routes each step to Kubernetes or a local process by its op tags, and explains pods."""
 
-    def __init__(self, k8s_factory: Callable[[], K8sStepHandler], pending_timeout_s: float,
-                 every_step_on_kubernetes: bool = False):
+    def __init__(self, k8s_factory: Callable[[], K8sStepHandler], pending_timeout_s: float):
         super().__init__()
         self._k8s_factory = k8s_factory
         self._k8s: K8sStepHandler | None = None
         self._local = LocalProcessStepHandler()
         self._pending_timeout_s = pending_timeout_s
-        self._every_step = every_step_on_kubernetes
         self._launched_at: dict[str, float] = {}
         #: step key -> (job name, namespace) of steps launched on Kubernetes
         self.k8s_jobs: dict[str, tuple[str, str]] = {}
@@ -131,7 +129,7 @@ class HybridStepHandler(StepHandler):
         return self._k8s
 
     def on_kubernetes(self, context: StepHandlerContext) -> bool:
-        return self._every_step or runs_on_kubernetes(dict(context.step_tags[_step_key(context)]))
+        return runs_on_kubernetes(dict(context.step_tags[_step_key(context)]))
 
     def launch_step(self, context: StepHandlerContext) -> Iterator[DagsterEvent]:
         step = _step_key(context)
@@ -180,13 +178,13 @@ class HybridExecutor(StepDelegatingExecutor):
         self._hybrid = handler
 
     def execute(self, plan_context: Any, execution_plan: Any) -> Iterator[DagsterEvent]:
-        recorded: set[str] = set()
+        recorded: set[tuple[str, str]] = set()
         for event in super().execute(plan_context, execution_plan):
             yield event
             step = event.step_key
-            if (event.event_type_value == "STEP_START" and step in self._hybrid.k8s_jobs
-                    and step not in recorded):
-                recorded.add(step)
+            job = self._hybrid.k8s_jobs.get(step) if event.event_type_value == "STEP_START" else None
+            if job is not None and job not in recorded:  # once per pod Job (a retry has its own)
+                recorded.add(job)
                 self._record_pod(plan_context.for_step(execution_plan.get_step_by_key(step)), step)
 
     def _record_pod(self, step_context: Any, step: str) -> None:
@@ -239,12 +237,6 @@ _HYBRID_CONFIG = {
     "health_check_interval_seconds": dg.Field(
         int, default_value=20, is_required=False,
         description="How often running steps' pods/processes are checked (Dagster's default 20)."),
-    "every_step_on_kubernetes": dg.Field(
-        bool, default_value=False, is_required=False,
-        description="Send every step to Kubernetes, not only @kubernetes ones. Steps without "
-                    "@kubernetes then get only the executor's pod settings; to give them "
-                    "@kubernetes defaults and @resources, build the job with "
-                    "FlowTranslatorSettings(with_kubernetes={}) (--with kubernetes) instead."),
 }
 
 
@@ -291,8 +283,7 @@ def flowassets_hybrid_executor(init_context: Any) -> StepDelegatingExecutor:
     """Kubernetes steps as Jobs (dagster-k8s), the rest as local processes, in one run."""
     config = init_context.executor_config
     handler = HybridStepHandler(_k8s_handler_factory(init_context),
-                                config.get("pending_timeout_seconds", 600.0),
-                                config.get("every_step_on_kubernetes", False))
+                                config.get("pending_timeout_seconds", 600.0))
     return HybridExecutor(
         handler,
         retries=RetryMode.from_config(config["retries"]),
