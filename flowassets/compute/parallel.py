@@ -15,7 +15,7 @@ So every node sees the same ``current.parallel`` (main_ip, num_nodes, node_index
 control_task_id) and node 0 can listen on main_ip for the others, as ``torch.distributed``'s
 ``MASTER_ADDR`` rendezvous does. Worker Jobs carry an ownerReference to the control pod, so a
 cluster's garbage collector deletes them with it; a child that is terminated deletes its Job.
-Cluster access is the Dagster instance's ``K8sRunLauncher`` settings, as for dagster-k8s's own
+Cluster access follows the Dagster instance's ``K8sRunLauncher`` config, as dagster-k8s's own
 step handler.
 """
 
@@ -94,14 +94,23 @@ def run_parallel_node(spec: Any, ctx: Any) -> Any:
 
 
 def _clients() -> tuple[Any, Any]:
-    import dagster as dg
-    import kubernetes
+    """API clients configured as the instance's K8sRunLauncher says (in-cluster by default).
 
-    launcher = dg.DagsterInstance.get().run_launcher
-    if getattr(launcher, "load_incluster_config", True) and not getattr(launcher, "kubeconfig_file", None):
+    Reads the launcher's config from ``$DAGSTER_HOME/dagster.yaml`` without building the
+    instance: every node's child would otherwise open (and with SQLite, race to create) its
+    storage at the same moment."""
+    import kubernetes
+    from dagster._core.instance.ref import InstanceRef
+
+    config: dict[str, Any] = {}
+    home = os.environ.get("DAGSTER_HOME")
+    if home:
+        data = InstanceRef.from_dir(home).run_launcher_data
+        config = dict(data.config_dict) if data is not None else {}
+    if config.get("load_incluster_config", True) and not config.get("kubeconfig_file"):
         kubernetes.config.load_incluster_config()
     else:
-        kubernetes.config.load_kube_config(config_file=launcher.kubeconfig_file)
+        kubernetes.config.load_kube_config(config_file=config.get("kubeconfig_file"))
     return kubernetes.client.CoreV1Api(), kubernetes.client.BatchV1Api()
 
 

@@ -102,3 +102,53 @@ def test_parallel_step_runs_one_pod_per_node_that_rendezvous(k8s_emulator, k8s_n
         assert [(o.kind, o.name) for o in job.metadata.owner_references] == [("Pod", control)]
         assert job.spec.template.metadata.labels["flowassets.io/flow"] == "ParallelK8sFlow"
         assert job.spec.active_deadline_seconds  # the control Job's deadline carried over
+
+
+def test_a_failing_node_fails_the_step_naming_its_pod(k8s_emulator, k8s_namespace, monkeypatch):
+    """The step's runtime driven directly (no Dagster run: faster), from inside a stand-in control
+    pod's environment: a real pod in the emulator whose spec the worker Jobs clone."""
+    from kubernetes.client import V1Container, V1EnvVar, V1EnvVarSource, V1ObjectFieldSelector, V1ObjectMeta, V1Pod, V1PodSpec
+
+    from flowassets.errors import StepFailure
+    from flowassets.graph.build import build_graph
+    from flowassets.runtime.execute import execute_step
+    from flowassets.runtime.task import RunContext
+    from flowassets.storage.artifacts import ArtifactStore
+    from flowassets.storage.select import open_backend
+    from tests.conftest import load_flow
+    from tests.k8s_emulator_tests.parallel_definitions import FLOW_FILE
+
+    home = Path(os.environ["DAGSTER_HOME"])
+    write_instance(home, k8s_emulator.kubeconfig, k8s_namespace)
+    core, batch = k8s_emulator.core(), k8s_emulator.batch()
+    field = lambda path: V1EnvVarSource(field_ref=V1ObjectFieldSelector(field_path=path))  # noqa: E731
+    control = core.create_namespaced_pod(k8s_namespace, V1Pod(
+        metadata=V1ObjectMeta(name="control-pod", labels={"flowassets.io/flow": "ParallelFailFlow"}),
+        spec=V1PodSpec(restart_policy="Never", containers=[V1Container(
+            name="dagster", image="flowassets-emulated:local", command=["sleep", "120"],
+            env=[V1EnvVar(name="FLOWASSETS_KUBERNETES_POD_NAME", value_from=field("metadata.name")),
+                 V1EnvVar(name="FLOWASSETS_KUBERNETES_POD_NAMESPACE", value_from=field("metadata.namespace"))])])))
+    wait_for("the control pod to run", lambda: core.read_namespaced_pod(
+        control.metadata.name, k8s_namespace).status.pod_ip)
+    try:
+        flow = load_flow(FLOW_FILE, "ParallelFailFlow")
+        ctx = RunContext(flow_cls=flow, graph=build_graph(flow), store=ArtifactStore(open_backend(), flow.__name__),
+                         run_id=str(uuid.uuid4()), parameters={"nodes": NODES, "port": free_port()})
+        start = execute_step(ctx, "start", [])
+        monkeypatch.setenv("FLOWASSETS_KUBERNETES_POD_NAME", control.metadata.name)
+        monkeypatch.setenv("FLOWASSETS_KUBERNETES_POD_NAMESPACE", k8s_namespace)
+        with pytest.raises(StepFailure) as caught:
+            execute_step(ctx, "train", [start])
+    finally:
+        core.delete_namespaced_pod(control.metadata.name, k8s_namespace, grace_period_seconds=0)
+    (failed,) = [j for j in batch.list_namespaced_job(k8s_namespace, label_selector=NODE_LABEL).items
+                 if j.status.failed]
+    (pod,) = core.list_namespaced_pod(k8s_namespace, label_selector=f"job-name={failed.metadata.name}").items
+    message = str(caught.value)
+    assert failed.spec.template.metadata.labels[NODE_LABEL] == "1"
+    assert "ParallelFailFlow" in message and "'train'" in message and "@parallel node 1" in message
+    assert f"worker pod {pod.metadata.name}" in message
+    assert f"ValueError: node 1 cannot train in {pod.metadata.name}" in message  # the user's error, from the pod
+    succeeded = [j for j in batch.list_namespaced_job(k8s_namespace, label_selector=NODE_LABEL).items
+                 if j.status.succeeded]
+    assert [j.spec.template.metadata.labels[NODE_LABEL] for j in succeeded] == [str(i) for i in range(2, NODES)]

@@ -99,3 +99,22 @@ class ParallelK8sFlow(ParallelFlow):
         self.num_nodes_seen = sorted({inp.num_nodes for inp in inputs})
         self.pods = {inp.node_index: inp.pod for inp in inputs}
         self.next(self.end)
+
+
+class ParallelFailFlow(ParallelFlow):
+    """Node 1 fails before any rendezvous; the others finish."""
+
+    @kubernetes(cpu=0.5, memory=512)
+    @parallel
+    @step
+    def train(self):
+        self.node_index = current.parallel.node_index
+        self.pod = os.environ.get("FLOWASSETS_KUBERNETES_POD_NAME")
+        if self.node_index == 1:
+            raise ValueError(f"node 1 cannot train in {self.pod}")
+        self.next(self.gather)
+
+    @step
+    def gather(self, inputs):
+        self.indices = sorted(inp.node_index for inp in inputs)
+        self.next(self.end)
