@@ -213,6 +213,8 @@ class HybridExecutor(StepDelegatingExecutor):
                 reason = pod_diagnosis.kill_reason(self._hybrid.k8s._api_client, job_name, namespace)
                 if reason is not None:
                     self._hybrid.explained[step] = reason
+                    # The next health check fails the step with the reason: within a second,
+                    # not after up to the configured interval.
                     self._check_step_health_interval_seconds = min(
                         self._check_step_health_interval_seconds, 1)
                     continue
