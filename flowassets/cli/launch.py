@@ -96,6 +96,7 @@ def launch(request: LaunchRequest, out: TextIO = sys.stdout,
     from ..translate.ops import DATASTORE_TAG
     from .main import gc_after_loading
     from .reconstruct import reconstructable_job
+    from .sqlite_keepalive import keep_open
 
     started = time.monotonic()
     instance = get_instance()
@@ -126,7 +127,7 @@ def launch(request: LaunchRequest, out: TextIO = sys.stdout,
     if not request.quiet and not display.echoes_task_logs:
         os.environ[ECHO_ENV] = "1"  # the op prints task output as it comes
     try:
-        with listening(None if request.quiet else display):
+        with listening(None if request.quiet else display), keep_open(instance, run.run_id):
             for event in execute_run_iterator(recon, run, instance):
                 if on_event:
                     on_event(event)

@@ -52,3 +52,48 @@ def test_task_output_is_batched_into_few_events_and_store_is_tagged(tmp_path: Pa
     assert 1 <= len(messages) < 20
     store = instance.get_run_by_id(run_id).tags["flowassets/datastore"]
     assert store == f"local:{os.environ['FLOWASSETS_DATASTORE_SYSROOT_LOCAL']}"
+
+
+LINE_FLOW = '''
+from flowassets import FlowSpec, step
+
+class LineFlow(FlowSpec):
+    @step
+    def start(self):
+        self.x = 1
+        self.next(self.middle)
+
+    @step
+    def middle(self):
+        self.x += 1
+        self.next(self.end)
+
+    @step
+    def end(self):
+        assert self.x == 2
+'''
+
+
+def test_run_keeps_its_sqlite_event_log_open_and_checkpoints_it_at_the_end(tmp_path: Path):
+    """With another connection open, closing Dagster's per-event connection does not make
+    SQLite checkpoint and delete the WAL each time: the WAL lives through the run, every event
+    is stored, and the last close folds the WAL into the run's database."""
+    from dagster import DagsterEventType, DagsterInstance
+
+    from flowassets.cli.launch import LaunchRequest, launch
+
+    (tmp_path / "line.py").write_text(LINE_FLOW)
+    wal_seen: list[bool] = []
+    runs_dir = Path(os.environ["DAGSTER_HOME"]) / "history" / "runs"
+
+    def on_event(event) -> None:
+        if event.event_type_value == "STEP_SUCCESS":
+            wal_seen.append(any(runs_dir.glob("*.db-wal")))
+
+    result = launch(LaunchRequest(str(tmp_path / "line.py"), "LineFlow", quiet=True),
+                    on_event=on_event)
+    assert result.success
+    assert wal_seen == [True, True, True]
+    assert not (runs_dir / f"{result.run_id}.db-wal").exists()
+    records = DagsterInstance.get().all_logs(result.run_id, of_type=DagsterEventType.STEP_SUCCESS)
+    assert sorted(r.step_key for r in records) == ["end", "middle", "start"]
