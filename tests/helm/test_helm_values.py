@@ -47,13 +47,24 @@ def _kubernetes_definitions() -> referencing.Resource:
                                               default_specification=referencing.jsonschema.DRAFT202012)
 
 
+def _registry() -> referencing.Registry:
+    k8s = _kubernetes_definitions()
+    return referencing.Registry().with_resources([(K8S_REF, k8s), (k8s.contents["$id"], k8s)])
+
+
 @pytest.fixture(scope="module")
 def validator() -> jsonschema.Draft7Validator:
     schema = _without_required(json.loads(SCHEMA_FILE.read_text()))
-    k8s = _kubernetes_definitions()
-    registry = referencing.Registry().with_resources(
-        [(K8S_REF, k8s), (k8s.contents["$id"], k8s)])
-    return jsonschema.Draft7Validator(schema, registry=registry)
+    return jsonschema.Draft7Validator(schema, registry=_registry())
+
+
+@pytest.fixture(scope="module")
+def deployment_validator() -> jsonschema.Draft7Validator:
+    """Helm replaces lists instead of merging them with the chart's defaults, so each user code
+    deployment must satisfy the chart's schema on its own, ``required`` included."""
+    schema = json.loads(SCHEMA_FILE.read_text())
+    return jsonschema.Draft7Validator({"$ref": "#/definitions/UserDeployment", "definitions": schema["definitions"]},
+                                      registry=_registry())
 
 
 def _errors(validator: jsonschema.Draft7Validator, values: dict) -> list[str]:
@@ -84,6 +95,19 @@ def test_the_vendored_schema_is_the_charts_generated_schema():
 @pytest.mark.parametrize("path", VALUE_FILES, ids=[p.name for p in VALUE_FILES])
 def test_values_file_validates_against_the_chart_schema(validator, path):
     assert _errors(validator, _load(path)) == []
+
+
+@pytest.mark.parametrize("path", VALUE_FILES, ids=[p.name for p in VALUE_FILES])
+def test_each_user_code_deployment_is_complete(deployment_validator, path):
+    deployments = (_load(path).get("dagster-user-deployments") or {}).get("deployments") or []
+    for deployment in deployments:
+        assert _errors(deployment_validator, deployment) == []
+
+
+def test_a_deployment_without_a_port_is_refused(deployment_validator):
+    (deployment,) = _load(VALUES_DIR / "values.yaml")["dagster-user-deployments"]["deployments"]
+    del deployment["port"]
+    assert any("'port' is a required property" in e for e in _errors(deployment_validator, deployment))
 
 
 def test_main_values_run_definitions_py_with_k8s_run_launcher_and_the_store():
