@@ -1,9 +1,10 @@
 """``@secrets``: values from secret sources become environment variables of the task only.
 
 Sources (Metaflow's ``sources=[...]`` list):
-- ``"name"`` or ``{"type": "kubernetes", "name": ..., "namespace": ...}``: a Kubernetes Secret.
-  On Kubernetes the pod mounts it (``envFrom``); locally it is read through the Kubernetes API
-  with the current kubeconfig.
+- ``"name"`` or ``{"type": "kubernetes", "name": ..., "namespace": ...}``: a Kubernetes Secret,
+  read through the Kubernetes API when the task starts: in a pod with its service account
+  (in-cluster config; it needs ``get`` on secrets), elsewhere with the current kubeconfig.
+  The namespace defaults to ``FLOWASSETS_KUBERNETES_NAMESPACE``, else ``default``.
 - ``"env-file:PATH"`` or ``{"type": "env-file", "path": ...}``: a dotenv file (``KEY=value``
   lines) read at task start.
 - ``"env:NAME[,NAME...]"`` or ``{"type": "env", "names": [...]}``: variables of the process that
@@ -57,8 +58,6 @@ def load(sources: Iterable[Any], where: str) -> dict[str, str]:
                 raise FlowassetsError(f"{where}: @secrets source env:{','.join(source['names'])}: "
                                       f"variable(s) {missing} are not set where the step runs.")
             values.update({n: os.environ[n] for n in source["names"]})
-        elif os.environ.get("FLOWASSETS_IN_KUBERNETES_POD"):
-            continue  # the pod spec mounts Kubernetes secrets with envFrom
         else:
             values.update(_read_kubernetes_secret(source, where))
     return values
@@ -135,7 +134,11 @@ def _read_kubernetes_secret(source: Mapping[str, Any], where: str) -> dict[str, 
     name = source["name"]
     namespace = source.get("namespace") or os.environ.get("FLOWASSETS_KUBERNETES_NAMESPACE", "default")
     try:
-        config.load_kube_config()
+        if os.environ.get("KUBERNETES_SERVICE_HOST"):
+            config.load_incluster_config()
+        else:
+            # KUBECONFIG read now, not when the kubernetes package was first imported.
+            config.load_kube_config(config_file=os.environ.get("KUBECONFIG"))
         secret = client.CoreV1Api().read_namespaced_secret(name, namespace)
     except Exception as exc:  # noqa: BLE001 - config or API errors: say which secret, not its data
         raise FlowassetsError(f"{where}: @secrets could not read Kubernetes secret "

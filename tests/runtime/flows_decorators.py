@@ -142,3 +142,16 @@ class PypiCondaFlow(FlowSpec):
     @step
     def end(self):
         pass
+
+
+class KubernetesSecretFlow(FlowSpec):
+    @secrets(sources=["fa-db-creds"])
+    @step
+    def start(self):
+        print("user", os.environ["DB_USER"], "password", os.environ["DB_PASSWORD"])
+        self.user = os.environ["DB_USER"]
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass

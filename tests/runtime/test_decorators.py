@@ -10,6 +10,7 @@ import pytest
 from flowassets import FlowassetsError, flow_to_job
 from flowassets.client import Flow
 from tests.conftest import load_flow
+from tests.support.k8s_emulator.fixtures import k8s_emulator, k8s_namespace  # noqa: F401 - fixtures
 
 FLOWS = Path(__file__).resolve().parent / "flows_decorators.py"
 
@@ -134,3 +135,22 @@ def test_unsupported_decorators_are_refused_when_the_job_is_built(flow, names):
     for name in names:
         assert f"{name} is not supported" in text
     assert flow in text
+
+
+def test_kubernetes_secret_source_read_through_the_api(k8s_emulator, k8s_namespace, monkeypatch):
+    """A Secret in the (emulated, see tests/support/k8s_emulator) Kubernetes API reaches the
+    step as variables, read with the kubeconfig, and is masked in its log."""
+    from kubernetes import client
+
+    k8s_emulator.core().create_namespaced_secret(k8s_namespace, client.V1Secret(
+        metadata=client.V1ObjectMeta(name="fa-db-creds"),
+        string_data={"DB_USER": "svc-user", "DB_PASSWORD": PASSWORD}))
+    monkeypatch.setenv("KUBECONFIG", str(k8s_emulator.kubeconfig))
+    monkeypatch.setenv("FLOWASSETS_KUBERNETES_NAMESPACE", k8s_namespace)
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    _, result = _run("KubernetesSecretFlow")
+    assert result.success, _failure(result)
+    start = Flow("KubernetesSecretFlow")[result.run_id]["start"].task
+    assert start["user"].data == "svc-user"
+    assert "password ****" in start.stdout and PASSWORD not in start.stdout
+    assert PASSWORD not in _instance_text(dg.DagsterInstance.get(), result.run_id)

@@ -1,0 +1,39 @@
+"""The conformance script on a fast subset of Metaflow's own graphs x tests: the count it prints
+is asserted, and a pair that flowassets does not support is reported with its reason."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.xdist_group("conformance")
+
+SCRIPT = Path(__file__).resolve().parent / "run.py"
+
+PASSING = [
+    "basic_artifact:single-linear-step",  # artifacts flow down every step
+    "nested_foreach:nested-foreach",  # 3-level foreach, joins innermost first
+    "switch_basic:simple_switch",  # switch on an artifact, one branch runs
+    "timeout_decorator:single-linear-step",  # @timeout taken by @catch, retries counted
+    "resume_foreach_split:nested-foreach",  # fails, then `flowassets resume` from the failure
+]
+UNSUPPORTED = "merge_artifacts:single-and-branch"  # task ids are per step, not run-unique
+
+
+def test_subset_count_and_reasons():
+    args = [a for pair in [*PASSING, UNSUPPORTED] for a in ("--only", pair)]
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--jobs", "3", *args],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout
+    match = re.search(r"^(\d+) of (\d+) graph x test pairs pass", out, re.M)
+    assert match, out
+    assert (int(match.group(1)), int(match.group(2))) == (len(PASSING), len(PASSING) + 1), out
+    for pair in PASSING:
+        assert f"PASS  {pair}" in out
+    line = next(ln for ln in out.splitlines() if UNSUPPORTED in ln)
+    assert line.startswith("FAIL") and "UnhandledInMergeArtifactsException" in line, line
