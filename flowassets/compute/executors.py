@@ -302,12 +302,19 @@ def _k8s_job_executor() -> dg.ExecutorDefinition:
     return k8s_job_executor
 
 
+def _ecs_executor() -> dg.ExecutorDefinition:
+    from .batch import batch_executor
+
+    return batch_executor()
+
+
 #: Executor names for ``FlowTranslatorSettings(executor=...)`` and the CLI: one registry.
 EXECUTORS: dict[str, Callable[[], dg.ExecutorDefinition]] = {
     "in_process": lambda: dg.in_process_executor,
     "multiprocess": lambda: dg.multiprocess_executor,
     "hybrid": lambda: flowassets_hybrid_executor,
     "k8s": _k8s_job_executor,
+    "ecs": _ecs_executor,  # dagster-aws's ecs_executor: @batch steps' ecs/* tags (compute/batch.py)
 }
 
 

@@ -117,3 +117,10 @@ def test_with_kubernetes_and_batch_are_refused():
 def test_task_overrides_tag_is_json_dagster_aws_can_merge():
     tags = train_tags(GpuBatchFlow)
     assert json.loads(tags["ecs/task_overrides"]) == {"taskRoleArn": ROLE}
+
+
+def test_executor_setting_ecs_gives_jobs_dagster_aws_ecs_executor():
+    from flowassets.translate.translator import FlowTranslator, FlowTranslatorSettings
+
+    job = flow_to_job(BatchFlow, FlowTranslator(FlowTranslatorSettings(executor="ecs")))
+    assert job.executor_def is ecs_executor
