@@ -155,7 +155,9 @@ class LiveProgress(PlainProgress):
                                                markup=False)))
 
     def step_failed(self, step: str) -> None:
-        self._draw(lambda: self.console.print(f"  FAIL  {step}", markup=False, style="bold red"))
+        self._draw(lambda: (self.bars.update(self.steps_bar, description=f"{self.flow} steps "
+                                             f"({step} failed)"),
+                            self.console.print(f"  FAIL  {step}", markup=False, style="bold red")))
 
     def close(self) -> None:
         self._stop.set()
