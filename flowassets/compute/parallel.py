@@ -14,7 +14,8 @@ forks one child per node (all at once: a rendezvous needs every node up). Here e
 So every node sees the same ``current.parallel`` (main_ip, num_nodes, node_index,
 control_task_id) and node 0 can listen on main_ip for the others, as ``torch.distributed``'s
 ``MASTER_ADDR`` rendezvous does. Worker Jobs carry an ownerReference to the control pod, so a
-cluster's garbage collector deletes them with it; a child that is terminated deletes its Job.
+cluster's garbage collector deletes them with it; a child that is terminated deletes its Job,
+and when one node fails the step deletes the workers still running (``stop_parallel_workers``).
 Cluster access follows the Dagster instance's ``K8sRunLauncher`` config, as dagster-k8s's own
 step handler.
 """
@@ -229,6 +230,18 @@ def _pod_reason(pod: Any, job: Any) -> str:
             if term is not None:
                 return f"container {term.reason} (exit code {term.exit_code}); {reason}"
     return reason
+
+
+def stop_parallel_workers() -> list[str]:
+    """Delete this control pod's worker Jobs that are still running (a node failed, so the gang
+    stops); finished ones stay for their logs. Returns the names deleted."""
+    _, batch = _clients()
+    own, namespace = os.environ[POD_NAME_ENV], os.environ[POD_NAMESPACE_ENV]
+    jobs = batch.list_namespaced_job(namespace, label_selector=f"{CONTROL_LABEL}={own[:63]}").items
+    running = [j.metadata.name for j in jobs if not (j.status.succeeded or j.status.failed)]
+    for name in running:
+        _delete_job(batch, name, namespace)
+    return running
 
 
 def _delete_job(batch: Any, name: str, namespace: str) -> None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
-from ..compute.parallel import in_step_pod, run_parallel_node
+from ..compute.parallel import in_step_pod, run_parallel_node, stop_parallel_workers
 from ..compute.spec import timeout_seconds
 from ..errors import StepFailure
 from ..graph import model
@@ -39,7 +39,8 @@ def execute_step(ctx: RunContext, step: str, upstream: list[StepResult],
     delay_s = 60 * float(retry.resolved()["minutes_between_retries"]) if retry else 0.0
     limit = timeout_seconds(node.decorators)
     workers = settings.max_workers
-    if _is_parallel(ctx.graph, node):
+    gang = _is_parallel(ctx.graph, node)
+    if gang:
         workers = max(workers, len(specs))  # @parallel nodes must all be up to rendezvous
     records: dict[str, TaskRecord] = {}
     failures: list[str] = []
@@ -48,8 +49,9 @@ def execute_step(ctx: RunContext, step: str, upstream: list[StepResult],
     while todo:
         todo = [dataclasses.replace(s, attempt=attempt, is_last_attempt=attempt >= times) for s in todo]
         again = []
-        for outcome in run_forked(todo, lambda s: _run_one(s, ctx), workers,
-                                  lambda s: (limit + settings.hard_timeout_grace_s) if limit else None):
+        outcomes = run_forked(todo, lambda s: _run_one(s, ctx), workers,
+                              lambda s: (limit + settings.hard_timeout_grace_s) if limit else None)
+        for outcome in outcomes:
             spec = outcome.item
             if on_log and outcome.log:
                 on_log(f"{step}/{spec.task_id} (attempt {spec.attempt})", spec, outcome.log)
@@ -62,6 +64,10 @@ def execute_step(ctx: RunContext, step: str, upstream: list[StepResult],
             else:
                 failures.append(_describe(ctx, spec, outcome))
             task_progress(step, len(records) + len(failures), len(specs), spec.task_id, outcome.log)
+            if gang and (again or failures):
+                break
+        if gang and (again or failures):
+            again = _stop_gang(outcomes, todo, records, failures)
         if failures:
             break
         if again and delay_s:
@@ -73,6 +79,23 @@ def execute_step(ctx: RunContext, step: str, upstream: list[StepResult],
         raise StepFailure("\n\n".join(shown) + more)
     ordered = tuple(records[s.task_id] for s in specs)
     return StepResult(ctx.graph.flow_name, ctx.run_id, step, ordered)
+
+
+def _stop_gang(outcomes: Any, todo: list[TaskSpec], records: dict[str, TaskRecord],
+               failures: list[str]) -> list[TaskSpec]:
+    """One @parallel node failed: the others would wait for it forever in their rendezvous, so
+    they are stopped now (their worker pods too), and a retry re-runs the whole gang, as
+    Metaflow does. Returns the tasks to retry (none when the failure is final)."""
+    outcomes.close()  # kills the nodes still running
+    if in_step_pod():
+        stop_parallel_workers()
+    for spec in todo:
+        records.pop(spec.task_id, None)
+    if failures:
+        if len(todo) > 1:
+            failures.append("The other @parallel nodes of the step were stopped.")
+        return []
+    return list(todo)
 
 
 def _is_parallel(graph: model.FlowGraph, node: model.StepNode) -> bool:

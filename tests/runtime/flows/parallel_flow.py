@@ -7,7 +7,7 @@ import os
 import socket
 import time
 
-from flowassets import FlowSpec, Parameter, current, kubernetes, parallel, step
+from flowassets import FlowSpec, Parameter, current, kubernetes, parallel, retry, step
 
 TIMEOUT_S = 60
 
@@ -102,7 +102,7 @@ class ParallelK8sFlow(ParallelFlow):
 
 
 class ParallelFailFlow(ParallelFlow):
-    """Node 1 fails before any rendezvous; the others finish."""
+    """Node 1 fails before the rendezvous the other nodes wait in."""
 
     @kubernetes(cpu=0.5, memory=512)
     @parallel
@@ -112,9 +112,32 @@ class ParallelFailFlow(ParallelFlow):
         self.pod = os.environ.get("FLOWASSETS_KUBERNETES_POD_NAME")
         if self.node_index == 1:
             raise ValueError(f"node 1 cannot train in {self.pod}")
+        # Never completes (node 1 is gone): only stopping the gang ends these nodes early.
+        self.world = rendezvous(current.parallel.main_ip, self.port, self.node_index, current.parallel.num_nodes)
         self.next(self.gather)
 
     @step
     def gather(self, inputs):
         self.indices = sorted(inp.node_index for inp in inputs)
+        self.next(self.end)
+
+
+class ParallelRetryFlow(ParallelFlow):
+    """Node 1 fails its first attempt while the others wait for it: the retry re-runs all nodes."""
+
+    @retry(times=1, minutes_between_retries=0)
+    @parallel
+    @step
+    def train(self):
+        info = current.parallel
+        self.node_index, self.attempt_seen = info.node_index, current.retry_count
+        if info.node_index == 1 and current.retry_count == 0:
+            raise ValueError("node 1 fails its first attempt")
+        self.world = rendezvous(info.main_ip, self.port, info.node_index, info.num_nodes)
+        self.next(self.gather)
+
+    @step
+    def gather(self, inputs):
+        self.attempts = sorted(inp.attempt_seen for inp in inputs)
+        self.worlds = [inp.world for inp in inputs]
         self.next(self.end)
