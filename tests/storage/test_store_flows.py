@@ -78,6 +78,9 @@ def test_store_outage_mid_run_then_reexecution_from_failure(object_store, monkey
     assert failed == ["middle"]
 
     object_store.server.start()
+    store = _store(object_store, "OutageFlow")
+    assert store.has_step(first.run_id, "start")
+    assert not store.has_step(first.run_id, "middle")  # no partial manifest of the failed step
     with dg.execute_job(job, instance, reexecution_options=dg.ReexecutionOptions.from_failure(
             first.run_id, instance)) as second:
         assert second.success
