@@ -43,6 +43,10 @@ WORKER_MODULE = "flowassets.runtime.parallel_worker"
 _JOB_CONTROLLER_LABELS = ("controller-uid", "job-name", "batch.kubernetes.io/controller-uid",
                           "batch.kubernetes.io/job-name", "batch.kubernetes.io/job-completion-index")
 POLL_S = 0.5
+#: How long a worker pod may stay unschedulable before the step fails (the hybrid executor's
+#: pending_timeout_seconds default); worker pods are not watched by dagster-k8s.
+PENDING_TIMEOUT_ENV = "FLOWASSETS_KUBERNETES_PENDING_TIMEOUT_S"
+DEFAULT_PENDING_TIMEOUT_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -137,7 +141,10 @@ def _run_in_worker_pod(core: Any, batch: Any, own: Any, spec: Any, ctx: Any, mai
         os._exit(128 + signum)
 
     signal.signal(signal.SIGTERM, delete_and_exit)
-    job = _wait_for_job(batch, name, namespace)
+    job, problem = _wait_for_job(core, batch, name, namespace)
+    if problem is not None:  # stuck before it could run: the node will never join
+        _delete_job(batch, name, namespace)
+        raise StepFailure(f"{where}: {problem}")
     pod = _pod_of(core, name, namespace)
     pod_name = pod.metadata.name if pod else "(none)"
     if pod is not None:
@@ -150,7 +157,7 @@ def _run_in_worker_pod(core: Any, batch: Any, own: Any, spec: Any, ctx: Any, mai
             return outcome[1]
         raise StepFailure(f"{where} failed in worker pod {pod_name} ({namespace}):\n{outcome[2]}")
     raise StepFailure(f"{where}: worker pod {pod_name} ({namespace}) ended without a result: "
-                      f"{_pod_reason(pod, job)}.")
+                      f"{_pod_reason(core, pod, job)}.")
 
 
 def worker_job(own: Any, index: int, attempt: int, main_ip: str, args: list[str],
@@ -198,15 +205,30 @@ def _deadline_s(batch: Any, own: Any) -> int | None:
         return None
 
 
-def _wait_for_job(batch: Any, name: str, namespace: str) -> Any:
+def _wait_for_job(core: Any, batch: Any, name: str, namespace: str) -> tuple[Any, str | None]:
+    """Poll the worker Job until it finishes, or until its pod cannot start (image pull,
+    unschedulable past the pending timeout): then (job, why) names the pod and the reason."""
+    from .pod_diagnosis import FATAL_WAITING, diagnose_pod
+
+    started = time.monotonic()
+    timeout_s = float(os.environ.get(PENDING_TIMEOUT_ENV, DEFAULT_PENDING_TIMEOUT_S))
     while True:
         job = batch.read_namespaced_job_status(name, namespace)
         status = job.status
         if (status.succeeded or 0) >= 1 or (status.failed or 0) >= 1:
-            return job
+            return job, None
         for condition in status.conditions or ():
             if condition.type in ("Complete", "Failed") and condition.status == "True":
-                return job
+                return job, None
+        pod = _pod_of(core, name, namespace)
+        if pod is not None and pod.status.phase == "Pending":
+            waiting = [cs.state.waiting.reason for cs in pod.status.container_statuses or ()
+                       if cs.state and cs.state.waiting]
+            waited = time.monotonic() - started
+            if any(r in FATAL_WAITING for r in waiting) or waited >= timeout_s:
+                problem = diagnose_pod(pod, core, namespace, waited, timeout_s)
+                if problem:
+                    return job, problem
         time.sleep(POLL_S)
 
 
@@ -215,7 +237,13 @@ def _pod_of(core: Any, job_name: str, namespace: str) -> Any:
     return sorted(pods, key=lambda p: p.metadata.creation_timestamp)[-1] if pods else None
 
 
-def _pod_reason(pod: Any, job: Any) -> str:
+def _pod_reason(core: Any, pod: Any, job: Any) -> str:
+    from .pod_diagnosis import diagnose_pod
+
+    if pod is not None:
+        explained = diagnose_pod(pod, core, pod.metadata.namespace, 0.0, float("inf"))
+        if explained:
+            return explained
     for condition in job.status.conditions or ():
         if condition.type == "Failed" and condition.status == "True":
             reason = f"Job {condition.reason}: {condition.message}"

@@ -104,10 +104,17 @@ def test_parallel_step_runs_one_pod_per_node_that_rendezvous(k8s_emulator, k8s_n
         assert job.spec.active_deadline_seconds  # the control Job's deadline carried over
 
 
-def test_a_failing_node_fails_the_step_naming_its_pod(k8s_emulator, k8s_namespace, monkeypatch):
-    """The step's runtime driven directly (no Dagster run: faster), from inside a stand-in control
-    pod's environment: a real pod in the emulator whose spec the worker Jobs clone."""
-    from kubernetes.client import V1Container, V1EnvVar, V1EnvVarSource, V1ObjectFieldSelector, V1ObjectMeta, V1Pod, V1PodSpec
+FAULT = "emulator.flowassets.io/fail"  # tests/support/k8s_emulator/README.md, fault injection
+
+
+def train_in_stand_in_control_pod(k8s_emulator, namespace: str, flow_name: str, monkeypatch,
+                                  worker_fault: str | None = None) -> str:
+    """The step's runtime driven directly (no Dagster run: faster) from inside a stand-in control
+    pod's environment: a real pod in the emulator whose spec the worker Jobs clone. A fault
+    annotation added once it runs reaches only the clones. Returns the step's failure message."""
+    from kubernetes.client import (
+        V1Container, V1EnvVar, V1EnvVarSource, V1ObjectFieldSelector, V1ObjectMeta, V1Pod, V1PodSpec,
+    )
 
     from flowassets.errors import StepFailure
     from flowassets.graph.build import build_graph
@@ -118,34 +125,40 @@ def test_a_failing_node_fails_the_step_naming_its_pod(k8s_emulator, k8s_namespac
     from tests.conftest import load_flow
     from tests.k8s_emulator_tests.parallel_definitions import FLOW_FILE
 
-    home = Path(os.environ["DAGSTER_HOME"])
-    write_instance(home, k8s_emulator.kubeconfig, k8s_namespace)
-    core, batch = k8s_emulator.core(), k8s_emulator.batch()
+    write_instance(Path(os.environ["DAGSTER_HOME"]), k8s_emulator.kubeconfig, namespace)
+    core = k8s_emulator.core()
     field = lambda path: V1EnvVarSource(field_ref=V1ObjectFieldSelector(field_path=path))  # noqa: E731
-    control = core.create_namespaced_pod(k8s_namespace, V1Pod(
-        metadata=V1ObjectMeta(name="control-pod", labels={"flowassets.io/flow": "ParallelFailFlow"}),
+    control = core.create_namespaced_pod(namespace, V1Pod(
+        metadata=V1ObjectMeta(name="control-pod", labels={"flowassets.io/flow": flow_name}),
         spec=V1PodSpec(restart_policy="Never", containers=[V1Container(
             name="dagster", image="flowassets-emulated:local", command=["sleep", "120"],
             env=[V1EnvVar(name="FLOWASSETS_KUBERNETES_POD_NAME", value_from=field("metadata.name")),
                  V1EnvVar(name="FLOWASSETS_KUBERNETES_POD_NAMESPACE", value_from=field("metadata.namespace"))])])))
     wait_for("the control pod to run", lambda: core.read_namespaced_pod(
-        control.metadata.name, k8s_namespace).status.pod_ip)
+        control.metadata.name, namespace).status.pod_ip)
+    if worker_fault:
+        core.patch_namespaced_pod(control.metadata.name, namespace,
+                                  {"metadata": {"annotations": {FAULT: worker_fault}}})
     try:
-        flow = load_flow(FLOW_FILE, "ParallelFailFlow")
-        ctx = RunContext(flow_cls=flow, graph=build_graph(flow), store=ArtifactStore(open_backend(), flow.__name__),
+        flow = load_flow(FLOW_FILE, flow_name)
+        ctx = RunContext(flow_cls=flow, graph=build_graph(flow), store=ArtifactStore(open_backend(), flow_name),
                          run_id=str(uuid.uuid4()), parameters={"nodes": NODES, "port": free_port()})
         start = execute_step(ctx, "start", [])
         monkeypatch.setenv("FLOWASSETS_KUBERNETES_POD_NAME", control.metadata.name)
-        monkeypatch.setenv("FLOWASSETS_KUBERNETES_POD_NAMESPACE", k8s_namespace)
+        monkeypatch.setenv("FLOWASSETS_KUBERNETES_POD_NAMESPACE", namespace)
         with pytest.raises(StepFailure) as caught:
             execute_step(ctx, "train", [start])
     finally:
-        core.delete_namespaced_pod(control.metadata.name, k8s_namespace, grace_period_seconds=0)
-    (failed,) = [j for j in batch.list_namespaced_job(k8s_namespace, label_selector=NODE_LABEL).items
-                 if j.status.failed]
+        core.delete_namespaced_pod(control.metadata.name, namespace, grace_period_seconds=0)
+    return str(caught.value)
+
+
+def test_a_failing_node_fails_the_step_naming_its_pod(k8s_emulator, k8s_namespace, monkeypatch):
+    message = train_in_stand_in_control_pod(k8s_emulator, k8s_namespace, "ParallelFailFlow", monkeypatch)
+    core, batch = k8s_emulator.core(), k8s_emulator.batch()
+    (failed,) = batch.list_namespaced_job(k8s_namespace, label_selector=f"{NODE_LABEL}=1").items
     (pod,) = core.list_namespaced_pod(k8s_namespace, label_selector=f"job-name={failed.metadata.name}").items
-    message = str(caught.value)
-    assert failed.spec.template.metadata.labels[NODE_LABEL] == "1"
+    assert failed.status.failed == 1
     assert "ParallelFailFlow" in message and "'train'" in message and "@parallel node 1" in message
     assert f"worker pod {pod.metadata.name}" in message
     assert f"ValueError: node 1 cannot train in {pod.metadata.name}" in message  # the user's error, from the pod
@@ -158,3 +171,24 @@ def test_a_failing_node_fails_the_step_naming_its_pod(k8s_emulator, k8s_namespac
                     if not j.metadata.deletion_timestamp]
         wait_for(f"node {index}'s pod to be gone", lambda: not core.list_namespaced_pod(
             k8s_namespace, label_selector=selector).items)
+
+
+def test_an_unschedulable_worker_pod_fails_the_step_with_the_schedulers_reason(
+        k8s_emulator, k8s_namespace, monkeypatch):
+    from flowassets.compute.parallel import PENDING_TIMEOUT_ENV
+
+    monkeypatch.setenv(PENDING_TIMEOUT_ENV, "0")  # fail at the first Unschedulable condition
+    message = train_in_stand_in_control_pod(k8s_emulator, k8s_namespace, "ParallelK8sFlow", monkeypatch,
+                                            worker_fault="unschedulable")
+    assert "ParallelK8sFlow" in message and "@parallel node" in message
+    assert "unschedulable (Unschedulable): 0/1 nodes are available: 1 Insufficient cpu." in message
+    # No worker Job is left waiting for a node.
+    assert not [j for j in k8s_emulator.batch().list_namespaced_job(k8s_namespace, label_selector=NODE_LABEL).items
+                if not j.metadata.deletion_timestamp]
+
+
+def test_an_oomkilled_worker_pod_fails_the_step_saying_so(k8s_emulator, k8s_namespace, monkeypatch):
+    message = train_in_stand_in_control_pod(k8s_emulator, k8s_namespace, "ParallelSleepFlow", monkeypatch,
+                                            worker_fault="oomkilled")
+    assert "ended without a result" in message
+    assert "terminated: OOMKilled, exit code 137" in message and "raise memory=" in message

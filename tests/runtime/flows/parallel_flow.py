@@ -141,3 +141,20 @@ class ParallelRetryFlow(ParallelFlow):
         self.attempts = sorted(inp.attempt_seen for inp in inputs)
         self.worlds = [inp.world for inp in inputs]
         self.next(self.end)
+
+
+class ParallelSleepFlow(ParallelFlow):
+    """Every node works for a few seconds (long enough for a fault to hit it first)."""
+
+    @kubernetes(cpu=0.5, memory=512)
+    @parallel
+    @step
+    def train(self):
+        self.node_index = current.parallel.node_index
+        time.sleep(5)
+        self.next(self.gather)
+
+    @step
+    def gather(self, inputs):
+        self.indices = sorted(inp.node_index for inp in inputs)
+        self.next(self.end)
