@@ -21,7 +21,7 @@ METAFLOW_INTERNAL = frozenset({
     "_foreach_var", "_foreach_num_splits", "_foreach_values", "_unbounded_foreach",
     "_control_mapper_tasks", "_control_task_is_mapper_zero", "_parallel_ubf_iter",
     "_graph_info", "_flow_state", "_steps", "_success", "_task_ok", "_exception",
-    "_condition", "_switch_value",
+    "_condition", "_switch_value", "_flowassets_params",
 })
 
 
@@ -57,8 +57,10 @@ def new_flow(cls: type, state: TaskState, param_names: frozenset[str]) -> Any:
     from metaflow.tuple_util import ForeachFrame as MetaflowFrame
 
     _parameters_as_properties(cls, param_names)
+    class_constants(cls)
     flow = cls(use_cli=False)
     flow._datastore = DatastoreShim(state)
+    flow._flowassets_params = param_names
     flow._current_step = state.step_name
     flow._foreach_stack = [
         MetaflowFrame(step=f.step, var=f.var, num_splits=f.num_splits, index=f.index, value=None)
@@ -83,6 +85,35 @@ def _parameters_as_properties(cls: type, param_names: frozenset[str]) -> None:
                 setattr(cls, name, property(lambda self, _n=name: self._datastore[_n]))
 
 
+def class_constants(cls: type) -> dict[str, Any]:
+    """Class-level values Metaflow treats as read-only constants: stored in every task like
+    parameters, and not assignable (Metaflow's Task._init_parameters, same selection rule).
+
+    The first call (in the forked task process) turns them into read-only properties; the
+    values are kept on the class for the later calls."""
+    import types
+
+    cached = cls.__dict__.get("_flowassets_constants")
+    if cached is not None:
+        return cached
+    found = {}
+    for name in dir(cls):
+        if name[0] == "_" or name in getattr(cls, "_NON_PARAMETERS", ()):
+            continue
+        value = getattr(cls, name)
+        if isinstance(value, (types.MethodType, types.FunctionType, property, type)):
+            continue
+        found[name] = value
+
+    def refuse(_self: Any, _value: Any) -> None:
+        raise AttributeError("Flow level attributes and Parameters are not modifiable")
+
+    for name, value in found.items():
+        setattr(cls, name, property(lambda _self, _v=value: _v, refuse))
+    cls._flowassets_constants = found
+    return found
+
+
 def make_inputs(flows: list[Any]) -> Any:
     from metaflow.datastore.inputs import Inputs
 
@@ -102,17 +133,21 @@ def bind_current(flow: Any, run_id: str, step: str, task_id: str, retry_count: i
                      retry_count=retry_count, origin_run_id=origin_run_id,
                      namespace=f"user:{user}" if user else None, username=user,
                      is_running=True, tags=[])
+    current._update_env({"parameter_names": sorted(flow.__dict__.get("_flowassets_params", ()))})
     project = next((d for d in flow_decorators if d.name == "project"), None)
     if project is not None:
         # What Metaflow's @project puts in `current`, named by Metaflow's own format_name.
         from metaflow.plugins.project_decorator import format_name
 
+        # --branch / --production are Metaflow's top-level options, also read from the
+        # METAFLOW_BRANCH / METAFLOW_PRODUCTION variables (click's METAFLOW envvar prefix).
         args = project.args
-        production = bool(args.get("production", False))
-        flow_name, branch = format_name(flow.name, args.get("name"), production,
-                                        args.get("branch"), user)
+        given = args.get("branch") or os.environ.get("METAFLOW_BRANCH") or None
+        production = bool(args.get("production", False)) or os.environ.get(
+            "METAFLOW_PRODUCTION", "").lower() in ("1", "true", "yes")
+        flow_name, branch = format_name(flow.name, args.get("name"), production, given, user)
         current._update_env({"project_name": args.get("name"), "branch_name": branch,
-                             "is_user_branch": args.get("branch") is None and not production,
+                             "is_user_branch": given is None and not production,
                              "is_production": production, "project_flow_name": flow_name})
     if parallel is not None:
         # Metaflow's @parallel reads these variables in `current.parallel` (parallel_decorator).

@@ -134,6 +134,9 @@ def _run_body(spec: TaskSpec, ctx: RunContext, node: model.StepNode, flow: Any,
         state.transition = metaflow_adapter.transition_of(flow, node)
     next_steps, children = _transition(flow, node, ctx, state, caught is not None)
     artifacts = state.collect(flow, base)
+    if is_metaflow:  # Metaflow stores class constants in every task, as parameters
+        for name, value in metaflow_adapter.class_constants(ctx.flow_cls).items():
+            artifacts.setdefault(name, ctx.store.save(value))
     return TaskRecord(
         step=spec.step, task_id=spec.task_id, foreach_stack=spec.foreach_stack,
         artifacts=artifacts, next_steps=next_steps, children=children,

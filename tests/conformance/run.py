@@ -123,6 +123,9 @@ def _reason(proc: subprocess.CompletedProcess, phase: str) -> str:
     exception = re.compile(r"^([a-z_]\w*\.)*[A-Z]\w*(Error|Exception|Failed|Timeout|User|Retry|Here|Interrupt|Exit)\b.*")
     for stream in (proc.stderr, proc.stdout):
         lines = [ln.strip() for ln in stream.splitlines() if ln.strip()]
+        built = [i for i, ln in enumerate(lines) if "cannot be built into a Dagster job" in ln]
+        if built and built[-1] + 1 < len(lines):  # the build error's first problem says why
+            return f"{phase}: {lines[built[-1] + 1][:220]}"
         raised = [ln for ln in lines if exception.match(ln)]
         if raised:
             return f"{phase}: {raised[-1][:220]}"
