@@ -91,8 +91,9 @@ class TaskState:
         for name, value in self._cache.items():
             if name in vars(flow) or name not in result or isinstance(value, _IMMUTABLE):
                 continue
-            # Loaded and possibly mutated in place (list.append, df[...] = ...): re-hash it.
-            result[name] = self.store.save(value)
+            # Loaded and possibly mutated in place (list.append, df[...] = ...): re-hash it
+            # (an unchanged value keeps its ref without writing anything).
+            result[name] = self.store.save(value, unchanged=result[name])
         return result
 
 

@@ -39,8 +39,14 @@ class ArtifactStore:
     def blob_key(self, sha: str) -> str:
         return safe_key(self._flow, "data", sha[:2], sha)
 
-    def save(self, value: Any) -> ArtifactRef:
-        encoding, spool = _serialize(value)
+    def save(self, value: Any, unchanged: ArtifactRef | None = None) -> ArtifactRef:
+        """Store ``value`` once under its hash. ``unchanged``: the ref a loaded value came from.
+        A loaded value may have been mutated in place, so it must be hashed again; hashing it
+        without writing its bytes anywhere tells, and an unchanged one (the usual case: a step
+        that only reads a 1 GiB array) then costs no temp file and no upload check."""
+        if unchanged is not None and _same_pickle(value, unchanged):
+            return unchanged
+        encoding, spool = _serialize(value, self.backend.spool_dir())
         with spool:
             sha = spool.sha.hexdigest()
             key = self.blob_key(sha)
@@ -138,28 +144,71 @@ def _corrupted(ref: ArtifactRef, key: str, name: str, size: int) -> ArtifactErro
     )
 
 
-class _HashingSpool:
-    """A write target that hashes as it goes and moves to an unnamed temp file past
-    ``SPOOL_BYTES``, so a large value is never held twice in memory (object + its bytes)."""
+class _HashOnly:
+    """A pickle target that only hashes: learns a value's blob key without writing its bytes."""
 
     def __init__(self) -> None:
         self.sha = hashlib.sha256()
         self.size = 0
+
+    def write(self, chunk) -> int:  # noqa: ANN001 - bytes-like
+        self.sha.update(chunk)
+        n = memoryview(chunk).nbytes
+        self.size += n
+        return n
+
+
+def _same_pickle(value: Any, ref: ArtifactRef) -> bool:
+    """Whether ``value`` pickles to exactly the blob ``ref`` names (the way ``_serialize`` would
+    write it). Anything else (Parquet, cloudpickle, a value that pickles differently after a
+    round trip) answers False and takes the normal path, which is always correct."""
+    if ref.encoding != serialize.PICKLE or serialize._columnar_kind(value) is not None:
+        return False
+    probe = _HashOnly()
+    try:
+        pickle.dump(value, probe, protocol=5)
+    except Exception:  # noqa: BLE001 - unpicklable here: let save() choose the fallback
+        return False
+    return probe.size == ref.size and probe.sha.hexdigest() == ref.sha
+
+
+class _HashingSpool:
+    """A write target that hashes as it goes and moves to a temp file past ``SPOOL_BYTES``, so a
+    large value is never held twice in memory (object + its bytes). With ``directory`` (a
+    local store's root) the temp file is made there and renamed into place on upload, so the
+    bytes are written to disk once, not spooled and then copied."""
+
+    def __init__(self, directory: str | None = None) -> None:
+        self.sha = hashlib.sha256()
+        self.size = 0
         self._buffer: io.BytesIO | None = io.BytesIO()
         self._file = None
+        self._directory = directory
+        self._path: str | None = None
 
     def write(self, chunk) -> int:  # noqa: ANN001 - bytes-like
         self.sha.update(chunk)
         self.size += memoryview(chunk).nbytes
         if self._buffer is not None and self.size > SPOOL_BYTES:
-            self._file = tempfile.TemporaryFile()
+            self._file = self._open_file()
             self._file.write(self._buffer.getbuffer())
             self._buffer = None
         return (self._file or self._buffer).write(chunk)
 
+    def _open_file(self):  # noqa: ANN202 - a binary file object
+        if self._directory is None:
+            return tempfile.TemporaryFile()
+        os.makedirs(self._directory, exist_ok=True)
+        fd, self._path = tempfile.mkstemp(dir=self._directory, prefix=".tmp-spool-")
+        return os.fdopen(fd, "w+b")
+
     def upload(self, backend: Backend, key: str) -> None:
         if self._buffer is not None:
             backend.put_bytes(key, self._buffer.getvalue())
+        elif self._path is not None:
+            self._file.close()
+            backend.adopt_file(key, self._path)
+            self._path = None
         else:
             self._file.seek(0)
             backend.put_stream(key, self._file, self.size)
@@ -170,21 +219,26 @@ class _HashingSpool:
     def __exit__(self, *exc: object) -> None:
         if self._file is not None:
             self._file.close()
-        self._buffer = self._file = None
+        if self._path is not None:  # not adopted (the blob existed, or the upload failed)
+            try:
+                os.unlink(self._path)
+            except FileNotFoundError:
+                pass
+        self._buffer = self._file = self._path = None
 
 
-def _serialize(value: Any) -> tuple[str, _HashingSpool]:
+def _serialize(value: Any, spool_dir: str | None = None) -> tuple[str, _HashingSpool]:
     """Plain values are pickled straight into the spool (the same bytes as ``serialize.encode``);
     columnar values and values only cloudpickle can handle take ``serialize.encode``'s path."""
     if serialize._columnar_kind(value) is None:
-        spool = _HashingSpool()
+        spool = _HashingSpool(spool_dir)
         try:
             pickle.dump(value, spool, protocol=5)
             return serialize.PICKLE, spool
         except Exception:  # noqa: BLE001 - let serialize.encode choose the fallback or raise
             spool.__exit__()
     data, encoding = serialize.encode(value)
-    spool = _HashingSpool()
+    spool = _HashingSpool(spool_dir)
     spool.write(data)
     return encoding, spool
 

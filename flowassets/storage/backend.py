@@ -8,6 +8,7 @@ configured prefix.
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from abc import ABC, abstractmethod
@@ -61,6 +62,19 @@ class Backend(ABC):
         import io
 
         return io.BytesIO(self.get_bytes(key))
+
+    def spool_dir(self) -> str | None:
+        """Where to spool large values so ``adopt_file`` can rename them into place (a local
+        folder's root); None: spool to an unnamed temp file and ``put_stream`` it."""
+        return None
+
+    def adopt_file(self, key: str, path: str) -> None:
+        """Store the file at ``path`` (made in ``spool_dir()``) under ``key``; it is consumed."""
+        try:
+            with open(path, "rb") as handle:
+                self.put_stream(key, handle, os.path.getsize(path))
+        finally:
+            os.unlink(path)
 
     def local_path(self, key: str) -> str | None:
         """A filesystem path for the key when the backend is a local folder (zero-copy reads)."""

@@ -66,5 +66,13 @@ class LocalBackend(Backend):
                 full = os.path.join(dirpath, name)
                 yield os.path.relpath(full, self.root).replace(os.sep, "/")
 
+    def spool_dir(self) -> str | None:
+        return self.root  # same filesystem as every key: adopt_file is a rename
+
+    def adopt_file(self, key: str, path: str) -> None:
+        target = self._path(key)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        os.replace(path, target)
+
     def local_path(self, key: str) -> str | None:
         return self._path(key)
