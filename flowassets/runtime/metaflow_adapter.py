@@ -68,7 +68,9 @@ def new_flow(cls: type, state: TaskState, param_names: frozenset[str]) -> Any:
     ]
     state.extra_internal = METAFLOW_INTERNAL
     # Metaflow's `input` reads getattr(self, frame.var)[index]; ours stored each item: use it.
-    flow._cached_input = {i: state.foreach_value(i) for i in range(len(state.foreach_stack))}
+    # A num_parallel frame has no variable: Metaflow's ParallelUBF gives the node index.
+    flow._cached_input = {i: f.index if f.var is None else state.foreach_value(i)
+                          for i, f in enumerate(state.foreach_stack)}
     return flow
 
 

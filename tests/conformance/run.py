@@ -41,7 +41,6 @@ NOT_PORTED = {
     "nested_unbounded_foreach": "Metaflow-internal unbounded-foreach test decorator",
     "resume_ubf_basic_foreach": "Metaflow-internal unbounded-foreach test decorator",
     "resume_ubf_foreach_join": "Metaflow-internal unbounded-foreach test decorator",
-    "basic_parallel": "@parallel on Metaflow classes is not wired (flowassets' own @parallel is)",
     "extensions": "Metaflow extension packages (metaflow_extensions) are not loaded",
     "custom_decorators": "user step decorators / mutators are not supported",
     "basic_tags": "Metaflow's run tag mutation API",
@@ -120,7 +119,7 @@ def _call(cmd: list[str], where: Path, env: dict[str, str]) -> subprocess.Comple
 def _reason(proc: subprocess.CompletedProcess, phase: str) -> str:
     """The most telling line of a failed command: the last exception line (``pkg.Error: ...``)
     of stderr, else of stdout, else an error-looking line, else the last line."""
-    exception = re.compile(r"^([a-z_]\w*\.)*[A-Z]\w*(Error|Exception|Failed|Timeout|User|Retry|Here|Interrupt|Exit)\b.*")
+    exception = re.compile(r"^([a-z_]\w*\.)*[A-Z]\w*(Error|Exception|Failed|Timeout|User|Retry|Here|Interrupt|Exit|NotFound)\b.*")
     for stream in (proc.stderr, proc.stdout):
         lines = [ln.strip() for ln in stream.splitlines() if ln.strip()]
         built = [i for i, ln in enumerate(lines) if "cannot be built into a Dagster job" in ln]
