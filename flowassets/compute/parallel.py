@@ -47,6 +47,7 @@ POLL_S = 0.5
 #: pending_timeout_seconds default); worker pods are not watched by dagster-k8s.
 PENDING_TIMEOUT_ENV = "FLOWASSETS_KUBERNETES_PENDING_TIMEOUT_S"
 DEFAULT_PENDING_TIMEOUT_S = 600.0
+STOP_SETTLE_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -260,16 +261,25 @@ def _pod_reason(core: Any, pod: Any, job: Any) -> str:
     return reason
 
 
-def stop_parallel_workers() -> list[str]:
-    """Delete this control pod's worker Jobs that are still running (a node failed, so the gang
-    stops); finished ones stay for their logs. Returns the names deleted."""
+def stop_parallel_workers(settle_s: float = STOP_SETTLE_S) -> list[str]:
+    """Delete this control pod's worker Jobs that are still running (a node failed, or the step
+    was interrupted); finished ones stay for their logs. Returns the names deleted.
+
+    The nodes' processes were just SIGKILLed, and one may have died with its create request
+    in flight, which the API server still completes: so the list is repeated for ``settle_s``."""
     _, batch = _clients()
     own, namespace = os.environ[POD_NAME_ENV], os.environ[POD_NAMESPACE_ENV]
-    jobs = batch.list_namespaced_job(namespace, label_selector=f"{CONTROL_LABEL}={own[:63]}").items
-    running = [j.metadata.name for j in jobs if not (j.status.succeeded or j.status.failed)]
-    for name in running:
-        _delete_job(batch, name, namespace)
-    return running
+    deleted: list[str] = []
+    until = time.monotonic() + settle_s
+    while True:
+        jobs = batch.list_namespaced_job(namespace, label_selector=f"{CONTROL_LABEL}={own[:63]}").items
+        for job in jobs:
+            if not (job.status.succeeded or job.status.failed or job.metadata.deletion_timestamp):
+                _delete_job(batch, job.metadata.name, namespace)
+                deleted.append(job.metadata.name)
+        if time.monotonic() >= until:
+            return deleted
+        time.sleep(POLL_S)
 
 
 def _delete_job(batch: Any, name: str, namespace: str) -> None:

@@ -32,6 +32,22 @@ class StepSettings:
 
 def execute_step(ctx: RunContext, step: str, upstream: list[StepResult],
                  settings: StepSettings = StepSettings(), on_log: LogFn | None = None) -> StepResult:
+    if in_step_pod() and _is_parallel(ctx.graph, ctx.graph[step]):
+        try:
+            return _execute_step(ctx, step, upstream, settings, on_log)
+        except BaseException:
+            # Interrupted (run cancelled) or failed: no worker pod may outlive the step. Their
+            # forked parents were SIGKILLed and could not delete them; finished ones are kept.
+            try:
+                stop_parallel_workers()
+            except Exception:  # noqa: BLE001 - never hide the step's own outcome
+                pass
+            raise
+    return _execute_step(ctx, step, upstream, settings, on_log)
+
+
+def _execute_step(ctx: RunContext, step: str, upstream: list[StepResult], settings: StepSettings,
+                  on_log: LogFn | None) -> StepResult:
     node = ctx.graph[step]
     specs = plan_tasks(ctx.graph, step, upstream)
     retry = node.decorator("retry")
@@ -87,14 +103,14 @@ def _stop_gang(outcomes: Any, todo: list[TaskSpec], records: dict[str, TaskRecor
     they are stopped now (their worker pods too), and a retry re-runs the whole gang, as
     Metaflow does. Returns the tasks to retry (none when the failure is final)."""
     outcomes.close()  # kills the nodes still running
-    if in_step_pod():
-        stop_parallel_workers()
     for spec in todo:
         records.pop(spec.task_id, None)
-    if failures:
+    if failures:  # final: execute_step deletes the worker pods as the step fails
         if len(todo) > 1:
             failures.append("The other @parallel nodes of the step were stopped.")
         return []
+    if in_step_pod():
+        stop_parallel_workers()  # their worker pods too, before the retry starts new ones
     return list(todo)
 
 

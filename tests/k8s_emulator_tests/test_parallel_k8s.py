@@ -7,6 +7,7 @@ pods really rendezvous over TCP on current.parallel.main_ip (the emulator gives 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -141,8 +142,10 @@ def train_in_stand_in_control_pod(k8s_emulator, namespace: str, flow_name: str, 
                                   {"metadata": {"annotations": {FAULT: worker_fault}}})
     try:
         flow = load_flow(FLOW_FILE, flow_name)
-        ctx = RunContext(flow_cls=flow, graph=build_graph(flow), store=ArtifactStore(open_backend(), flow_name),
-                         run_id=str(uuid.uuid4()), parameters={"nodes": NODES, "port": free_port()})
+        graph = build_graph(flow)
+        parameters = {**{p.attr_name: p.default for p in graph.parameters}, "nodes": NODES, "port": free_port()}
+        ctx = RunContext(flow_cls=flow, graph=graph, store=ArtifactStore(open_backend(), flow_name),
+                         run_id=str(uuid.uuid4()), parameters=parameters)
         start = execute_step(ctx, "start", [])
         monkeypatch.setenv("FLOWASSETS_KUBERNETES_POD_NAME", control.metadata.name)
         monkeypatch.setenv("FLOWASSETS_KUBERNETES_POD_NAMESPACE", namespace)
@@ -164,13 +167,15 @@ def test_a_failing_node_fails_the_step_naming_its_pod(k8s_emulator, k8s_namespac
     assert f"ValueError: node 1 cannot train in {pod.metadata.name}" in message  # the user's error, from the pod
     assert "The other @parallel nodes of the step were stopped." in message
     assert "TimeoutError" not in message  # node 0 was stopped in its rendezvous, not timed out
-    # The nodes that were waiting for node 1 had their worker Jobs and pods deleted.
+    # The nodes that were waiting for node 1 are not left running: their Jobs were deleted, or
+    # ended on their own when node 0 (their rendezvous peer) was stopped.
     for index in range(2, NODES):
         selector = f"{NODE_LABEL}={index}"
-        assert not [j for j in batch.list_namespaced_job(k8s_namespace, label_selector=selector).items
-                    if not j.metadata.deletion_timestamp]
-        wait_for(f"node {index}'s pod to be gone", lambda: not core.list_namespaced_pod(
-            k8s_namespace, label_selector=selector).items)
+        assert all(j.metadata.deletion_timestamp or j.status.succeeded or j.status.failed
+                   for j in batch.list_namespaced_job(k8s_namespace, label_selector=selector).items)
+        wait_for(f"node {index}'s pod to stop", lambda: not [
+            p for p in core.list_namespaced_pod(k8s_namespace, label_selector=selector).items
+            if p.status.phase in ("Pending", "Running")])
 
 
 def test_an_unschedulable_worker_pod_fails_the_step_with_the_schedulers_reason(
@@ -192,3 +197,52 @@ def test_an_oomkilled_worker_pod_fails_the_step_saying_so(k8s_emulator, k8s_name
                                             worker_fault="oomkilled")
     assert "ended without a result" in message
     assert "terminated: OOMKilled, exit code 137" in message and "raise memory=" in message
+
+
+DRIVER = """
+import os, sys, uuid
+from flowassets.graph.build import build_graph
+from flowassets.runtime.execute import execute_step
+from flowassets.runtime.task import RunContext
+from flowassets.storage.artifacts import ArtifactStore
+from flowassets.storage.select import open_backend
+from tests.conftest import load_flow
+from tests.k8s_emulator_tests.parallel_definitions import FLOW_FILE
+
+flow = load_flow(FLOW_FILE, "ParallelSleepFlow")
+ctx = RunContext(flow_cls=flow, graph=build_graph(flow), store=ArtifactStore(open_backend(), flow.__name__),
+                 run_id=str(uuid.uuid4()), parameters={"nodes": int(sys.argv[1]), "port": 1, "seconds": 600.0})
+start = execute_step(ctx, "start", [])
+os.environ.update(FLOWASSETS_KUBERNETES_POD_NAME=sys.argv[2], FLOWASSETS_KUBERNETES_POD_NAMESPACE=sys.argv[3])
+execute_step(ctx, "train", [start])
+"""
+
+
+def test_interrupting_the_step_deletes_its_worker_pods(k8s_emulator, k8s_namespace):
+    """As when a run is cancelled: the step process is interrupted (Dagster turns SIGTERM into an
+    interrupt in the op; SIGINT does the same here) while every node is still working."""
+    from kubernetes.client import V1Container, V1ObjectMeta, V1Pod, V1PodSpec
+
+    write_instance(Path(os.environ["DAGSTER_HOME"]), k8s_emulator.kubeconfig, k8s_namespace)
+    core, batch = k8s_emulator.core(), k8s_emulator.batch()
+    control = core.create_namespaced_pod(k8s_namespace, V1Pod(
+        metadata=V1ObjectMeta(name="control-pod"), spec=V1PodSpec(restart_policy="Never", containers=[
+            V1Container(name="dagster", image="flowassets-emulated:local", command=["sleep", "120"])])))
+    wait_for("the control pod to run", lambda: core.read_namespaced_pod("control-pod", k8s_namespace).status.pod_ip)
+    root = Path(__file__).resolve().parents[2]
+    driver = subprocess.Popen([sys.executable, "-c", DRIVER, str(NODES), control.metadata.name, k8s_namespace],
+                              cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
+    try:
+        running = lambda: [p for p in core.list_namespaced_pod(  # noqa: E731
+            k8s_namespace, label_selector=NODE_LABEL).items if p.status.phase == "Running"]
+        wait_for("every worker pod to run", lambda: len(running()) == NODES - 1)
+        driver.send_signal(signal.SIGINT)
+        assert driver.wait(timeout=60) != 0
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+        core.delete_namespaced_pod("control-pod", k8s_namespace, grace_period_seconds=0)
+    assert not [j for j in batch.list_namespaced_job(k8s_namespace, label_selector=NODE_LABEL).items
+                if not j.metadata.deletion_timestamp]
+    wait_for("the worker pods to be gone", lambda: not core.list_namespaced_pod(
+        k8s_namespace, label_selector=NODE_LABEL).items)

@@ -144,14 +144,16 @@ class ParallelRetryFlow(ParallelFlow):
 
 
 class ParallelSleepFlow(ParallelFlow):
-    """Every node works for a few seconds (long enough for a fault to hit it first)."""
+    """Every node works for a while (long enough for a fault or a cancel to hit it first)."""
+
+    seconds = Parameter("seconds", type=float, default=5)
 
     @kubernetes(cpu=0.5, memory=512)
     @parallel
     @step
     def train(self):
         self.node_index = current.parallel.node_index
-        time.sleep(5)
+        time.sleep(self.seconds)
         self.next(self.gather)
 
     @step
