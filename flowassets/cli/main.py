@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
 from typing import Any, Sequence
 
@@ -132,6 +133,9 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
     parameters: dict[str, Any] = {}
     for param in graph.parameters:
         raw = getattr(values, param.attr_name)
+        if raw is None:
+            # Metaflow's CLI also takes each parameter from METAFLOW_RUN_<NAME> (click envvar).
+            raw = os.environ.get("METAFLOW_RUN_" + param.name.upper().replace("-", "_"))
         if raw is None:
             if param.required and param.default is None:
                 raise FlowassetsError(f"flow {graph.flow_name}: Parameter {param.name!r} is "

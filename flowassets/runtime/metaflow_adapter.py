@@ -116,6 +116,19 @@ def class_constants(cls: type) -> dict[str, Any]:
     return found
 
 
+def parameter_value(cls: type, attr: str, value: Any) -> Any:
+    """A run's parameter value as Metaflow stores it: a ``separator`` Parameter given as text
+    is split into a list of strings."""
+    for klass in cls.__mro__:
+        param = vars(klass).get(attr)
+        if param is not None and hasattr(param, "_override_kwargs"):
+            separator = param.kwargs.get("separator") or param._override_kwargs.get("separator")
+            if separator and isinstance(value, str):
+                return value.split(separator)
+            break
+    return value
+
+
 def make_inputs(flows: list[Any]) -> Any:
     from metaflow.datastore.inputs import Inputs
 

@@ -157,6 +157,9 @@ def _parallel_info(graph: model.FlowGraph, node: model.StepNode, spec: TaskSpec)
 
 def _base_namespace(spec: TaskSpec, ctx: RunContext, param_names: frozenset[str]) -> dict[str, ArtifactRef]:
     if spec.step == "start" and not spec.inputs:
+        if metaflow_adapter.is_metaflow_class(ctx.flow_cls):
+            return {name: ctx.store.save(metaflow_adapter.parameter_value(ctx.flow_cls, name, value))
+                    for name, value in ctx.parameters.items()}
         return {name: ctx.store.save(value) for name, value in ctx.parameters.items()}
     if ctx.graph[spec.step].is_join:
         # Only parameters cross a join unmerged (as in Metaflow).
