@@ -17,8 +17,9 @@ queue          refused: AWS Batch job queues have no ECS counterpart
 =============  ==========================================================================
 
 ``@resources`` merges in as for ``@kubernetes`` (the larger value wins, Metaflow's rule). One run
-has one executor, so a flow cannot mix ``@batch`` with ``@kubernetes`` (or ``--with kubernetes``);
-that is refused when the job is built. Fargate accepts only some cpu/memory pairs; the table is
+has one executor, so a flow cannot mix ``@batch`` with ``@kubernetes`` (or ``--with kubernetes``),
+and one ECS task per step cannot host a multi-node ``@parallel`` step; both are refused when the
+job is built. Fargate accepts only some cpu/memory pairs; the table is
 not checked here because the launch type (Fargate or EC2) belongs to the run launcher's config.
 """
 
@@ -140,6 +141,14 @@ def mixing_problems(graph: model.FlowGraph, kubernetes_steps: tuple[str, ...]) -
                 "the step is sent both to AWS (@batch -> ECS) and to Kubernetes (@kubernetes or "
                 "--with kubernetes).", step, graph.file, graph[step].decorator("batch").line,
                 "keep one of the two."))
+    for step in sorted(on_batch):
+        if any(graph[p].kind == model.PARALLEL_SPLIT for p in graph[step].in_steps):
+            problems.append(Problem(
+                "batch-with-parallel", graph.flow_name,
+                "@parallel with @batch needs several machines per step, and dagster-aws's "
+                "ecs_executor runs one ECS task per step.", step, graph.file,
+                graph[step].decorator("batch").line,
+                "use @kubernetes for a multi-node @parallel step."))
     others = [s for s in kubernetes_steps if s not in on_batch]
     if on_batch and others:
         problems.append(Problem(

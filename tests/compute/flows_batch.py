@@ -1,7 +1,7 @@
 """@batch flows for tests/compute/test_batch.py: each class changes only ``train``."""
 
 from flowassets import FlowSpec, step
-from flowassets.authoring.decorators import batch, kubernetes, resources
+from flowassets.authoring.decorators import batch, kubernetes, parallel, resources
 
 ROLE = "arn:aws:iam::123456789012:role/flowassets-train"
 
@@ -64,6 +64,26 @@ class BatchAndKubernetesFlow(FlowSpec):
     @batch
     @step
     def train(self):
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+
+
+class BatchParallelFlow(FlowSpec):
+    @step
+    def start(self):
+        self.next(self.train, num_parallel=2)
+
+    @batch
+    @parallel
+    @step
+    def train(self):
+        self.next(self.join)
+
+    @step
+    def join(self, inputs):
         self.next(self.end)
 
     @step

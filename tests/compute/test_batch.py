@@ -19,7 +19,7 @@ from flowassets import FlowassetsError
 from flowassets.compute.batch import batch_executor
 from flowassets.translate.job import flow_to_job
 from tests.compute.flows_batch import (
-    BAD, ROLE, BatchAndKubernetesFlow, BatchAndKubernetesStep, BatchFlow, GpuBatchFlow,
+    BAD, ROLE, BatchAndKubernetesFlow, BatchAndKubernetesStep, BatchFlow, BatchParallelFlow, GpuBatchFlow,
     MergedBatchFlow, QuarterCpuFlow,
 )
 
@@ -124,3 +124,9 @@ def test_executor_setting_ecs_gives_jobs_dagster_aws_ecs_executor():
 
     job = flow_to_job(BatchFlow, FlowTranslator(FlowTranslatorSettings(executor="ecs")))
     assert job.executor_def is ecs_executor
+
+
+def test_multi_node_parallel_on_batch_is_refused():
+    with pytest.raises(FlowassetsError, match="use @kubernetes for a multi-node @parallel step") as caught:
+        flow_to_job(BatchParallelFlow)
+    assert "BatchParallelFlow" in str(caught.value) and "'train'" in str(caught.value)
