@@ -24,6 +24,8 @@ class LaunchRequest:
     quiet: bool = False
     #: some step runs on Kubernetes (@kubernetes, or every step with --with kubernetes)
     kubernetes_steps: bool = False
+    #: written with the run id as soon as the run exists (before any step), as Metaflow does
+    run_id_file: str | None = None
 
 
 @dataclass
@@ -112,6 +114,9 @@ def launch(request: LaunchRequest, out: TextIO = sys.stdout,
         job_def=job_def, run_config=run_config, tags=tags,
         job_code_origin=recon.get_python_origin(),
     )
+    if request.run_id_file:
+        with open(request.run_id_file, "w") as handle:
+            handle.write(run.run_id)
     gc_after_loading()
     from ..runtime.progress import listening
     from .progress import PlainProgress, QuietProgress, make_progress

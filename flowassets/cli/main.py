@@ -153,12 +153,9 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
         path=args.flow_file, flow_name=graph.flow_name, parameters=parameters,
         max_workers=args.max_workers, max_num_splits=args.max_num_splits,
         datastore=args.datastore, tags=tags, translator_options=options, quiet=args.quiet,
-        kubernetes_steps=on_kubernetes,
+        kubernetes_steps=on_kubernetes, run_id_file=args.run_id_file,
     )
     result = launch(request)
-    if args.run_id_file:
-        with open(args.run_id_file, "w") as handle:
-            handle.write(result.run_id)
     _summary(graph.flow_name, result, args.flow_file)
     return 0 if result.success else 1
 

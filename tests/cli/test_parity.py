@@ -151,3 +151,13 @@ def test_python_flow_file_logs_like_metaflow(tmp_path):
     assert "hello from start" in logs.stdout
     wrong = flowassets("logs", "only-one-part", cwd=tmp_path)
     assert wrong.returncode == 1 and "FLOW/RUN_ID/STEP" in wrong.stderr
+
+
+def test_run_id_file_is_written_before_the_first_step(tmp_path):
+    done = flowassets("run", str(FLOWS / "run_id_flow.py"), "--path", str(tmp_path / "rid.txt"),
+                      "--run-id-file", str(tmp_path / "rid.txt"), "--quiet", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    from flowassets.client import Flow
+
+    data = Flow("RunIdFlow").latest_run["start"].task.data
+    assert data.seen == data.own == (tmp_path / "rid.txt").read_text()
