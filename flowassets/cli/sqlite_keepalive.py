@@ -29,27 +29,63 @@ def _sqlite_path(conn_string: str) -> str | None:
 
 @contextlib.contextmanager
 def keep_open(instance: Any, run_id: str) -> Iterator[None]:
-    """Hold the run's shard and the index shard open while the body runs."""
-    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
-
-    storage = instance.event_log_storage
+    """Hold the run's event-log database(s) open while the body runs: the run's shard and the
+    index shard (Dagster's default storage) or the one consolidated database (our own home's)."""
     holders: list[sqlite3.Connection] = []
     try:
-        if isinstance(storage, SqliteEventLogStorage):
-            with storage.run_connection(run_id):  # creates the run's shard, as its first event would
-                pass
-            for shard in (run_id, "index"):
-                path = _sqlite_path(storage.conn_string_for_shard(shard))
-                if path is None:
-                    continue
-                holder = sqlite3.connect(path, timeout=30, check_same_thread=False)
-                holder.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()  # maps the WAL index
-                holders.append(holder)
+        for path in _event_log_paths(instance.event_log_storage, run_id):
+            holder = sqlite3.connect(path, timeout=30, check_same_thread=False)
+            holder.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()  # maps the WAL index
+            holders.append(holder)
     except (sqlite3.Error, OSError):  # an optimisation only: never fail a run over it
         pass
+    paths = {p for p in (_main_db_path(h) for h in holders) if p}
+    relaxed = _relax_sync(paths) if paths and os.environ.get("FLOWASSETS_SQLITE_SYNC", "normal") == "normal" else None
     try:
         yield
     finally:
+        if relaxed is not None:
+            relaxed()
         for holder in holders:
             with contextlib.suppress(sqlite3.Error):
                 holder.close()
+
+
+def _event_log_paths(storage: Any, run_id: str) -> list[str]:
+    from dagster._core.storage.event_log.sqlite.consolidated_sqlite_event_log import (
+        ConsolidatedSqliteEventLogStorage,
+    )
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    if isinstance(storage, ConsolidatedSqliteEventLogStorage):
+        return [storage.get_db_path()] if os.path.exists(storage.get_db_path()) else []
+    if not isinstance(storage, SqliteEventLogStorage):
+        return []
+    with storage.run_connection(run_id):  # creates the run's shard, as its first event would
+        pass
+    paths = (_sqlite_path(storage.conn_string_for_shard(shard)) for shard in (run_id, "index"))
+    return [p for p in paths if p]
+
+
+def _main_db_path(conn: sqlite3.Connection) -> str | None:
+    for _, name, path in conn.execute("PRAGMA database_list").fetchall():
+        if name == "main" and path:
+            return os.path.realpath(path)
+    return None
+
+
+def _relax_sync(paths: set[str]):
+    """WAL with ``synchronous=NORMAL`` for the run's own shard files: a commit is durable
+    against a crash of any process (the WAL is in the OS cache), only not against the machine
+    losing power before the next checkpoint, which syncs. That is the local-runtime trade
+    Metaflow's local datastore makes too (it never fsyncs), and it halves each event's cost.
+    ``FLOWASSETS_SQLITE_SYNC=full`` keeps Dagster's default."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        if isinstance(dbapi_connection, sqlite3.Connection) and _main_db_path(dbapi_connection) in paths:
+            dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+    event.listen(Engine, "connect", on_connect)
+    return lambda: event.remove(Engine, "connect", on_connect)

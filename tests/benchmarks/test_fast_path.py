@@ -97,3 +97,34 @@ def test_run_keeps_its_sqlite_event_log_open_and_checkpoints_it_at_the_end(tmp_p
     assert not (runs_dir / f"{result.run_id}.db-wal").exists()
     records = DagsterInstance.get().all_logs(result.run_id, of_type=DagsterEventType.STEP_SUCCESS)
     assert sorted(r.step_key for r in records) == ["end", "middle", "start"]
+
+
+def test_the_projects_own_home_keeps_every_runs_events_in_one_database(tmp_path: Path):
+    """Without DAGSTER_HOME, `flowassets run` makes ./.flowassets/dagster_home with one SQLite
+    event log for all runs (no per-run database to create and stamp); the client and `logs` in
+    new processes read runs from it like from Dagster's default layout."""
+    import subprocess
+    import sys
+
+    (tmp_path / "line.py").write_text(LINE_FLOW)
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, *args], cwd=tmp_path, env=env, capture_output=True,
+                              text=True, timeout=300)
+
+    for _ in range(2):
+        done = run("-m", "flowassets.cli.main", "run", "line.py", "--quiet")
+        assert done.returncode == 0, done.stderr
+    home = tmp_path / ".flowassets" / "dagster_home"
+    assert "ConsolidatedSqliteEventLogStorage" in (home / "dagster.yaml").read_text()
+    assert (home / "history" / "event_log.db").exists()
+    assert not list((home / "history" / "runs").glob("*-*-*.db"))  # no per-run shards
+    read = run("-c", "from flowassets.client import Flow; from dagster import DagsterEventType as T\n"
+               "from flowassets.client.instance import get_instance\n"
+               "runs = list(Flow('LineFlow'))\n"
+               "steps = [sorted(r.step_key for r in get_instance().all_logs(run.id, of_type=T.STEP_SUCCESS))"
+               " for run in runs]\n"
+               "print(len(runs), runs[0]['middle'].task.data.x, steps[0] == steps[1] == ['end', 'middle', 'start'])")
+    assert read.returncode == 0, read.stderr
+    assert read.stdout.split()[-3:] == ["2", "2", "True"]
