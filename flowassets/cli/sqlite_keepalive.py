@@ -40,7 +40,7 @@ def keep_open(instance: Any, run_id: str) -> Iterator[None]:
     except (sqlite3.Error, OSError):  # an optimisation only: never fail a run over it
         pass
     paths = {p for p in (_main_db_path(h) for h in holders) if p}
-    relaxed = _relax_sync(paths) if paths and os.environ.get("FLOWASSETS_SQLITE_SYNC", "normal") == "normal" else None
+    relaxed = _relax_sync(paths) if paths and _relaxed_sync_wanted() else None
     try:
         yield
     finally:
@@ -74,12 +74,21 @@ def _main_db_path(conn: sqlite3.Connection) -> str | None:
     return None
 
 
+def _relaxed_sync_wanted() -> bool:
+    """``FLOWASSETS_SQLITE_SYNC=normal|full``; unset: relaxed only for the project's own home
+    (``.flowassets/dagster_home``), never for an instance the user set up with DAGSTER_HOME."""
+    choice = os.environ.get("FLOWASSETS_SQLITE_SYNC", "").lower()
+    if choice in ("normal", "full"):
+        return choice == "normal"
+    return not os.environ.get("DAGSTER_HOME")
+
+
 def _relax_sync(paths: set[str]):
     """WAL with ``synchronous=NORMAL`` for the run's own shard files: a commit is durable
     against a crash of any process (the WAL is in the OS cache), only not against the machine
     losing power before the next checkpoint, which syncs. That is the local-runtime trade
     Metaflow's local datastore makes too (it never fsyncs), and it halves each event's cost.
-    ``FLOWASSETS_SQLITE_SYNC=full`` keeps Dagster's default."""
+    Applied as each connection to those files opens, for the length of the run only."""
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
