@@ -39,12 +39,15 @@ def _is_metaflow_class(cls: type) -> bool:
     return any(k.__module__ == "metaflow.flowspec" for k in cls.__mro__)
 
 
-def _build(cls: type) -> model.FlowGraph:
+def _build(cls: type, parameter_holder: type | None = None,
+           extra: dict[str, Any] | None = None) -> model.FlowGraph:
+    """``parameter_holder``: a class whose attributes are the flow's Parameters as ours (the
+    Metaflow front end converts Metaflow's); ``extra`` is kept on the graph."""
     parsed = parse_flow(cls)
     problems = list(parsed.problems)
     for step in parsed.steps.values():
         problems.extend(step.problems)
-    params, param_problems = _parameters(cls, parsed)
+    params, param_problems = _parameters(parameter_holder or cls, parsed)
     problems.extend(param_problems)
     structural = _check_structure(parsed, {p.attr_name for p in params})
     problems.extend(structural)
@@ -67,6 +70,7 @@ def _build(cls: type) -> model.FlowGraph:
     return model.FlowGraph(
         flow_name=parsed.name, steps=nodes, order=order, parameters=tuple(params),
         flow_decorators=flow_decorators(cls), doc=_doc(cls), file=parsed.file,
+        **({"extra": extra} if extra else {}),
     )
 
 
