@@ -166,10 +166,7 @@ def _resume(args: argparse.Namespace) -> int:
     _, graph = _load(args)
     tags = {"flowassets/tags": ",".join(args.tag)} if args.tag else {}
     result = resume(ResumeRequest(args.flow_file, graph.flow_name, args.origin_run_id, args.step,
-                                  tags=tags))
-    if args.run_id_file:
-        with open(args.run_id_file, "w") as handle:
-            handle.write(result.run_id)
+                                  tags=tags, run_id_file=args.run_id_file))
     _summary(graph.flow_name, result, args.flow_file)
     return 0 if result.success else 1
 

@@ -21,6 +21,8 @@ class ResumeRequest:
     step: str | None = None
     translator_options: dict[str, Any] | None = None
     tags: dict[str, str] | None = None  # --tag values, as `flowassets run` records them
+    #: written with the new run's id as soon as it exists (before any step), as Metaflow does
+    run_id_file: str | None = None
 
 
 def resume(request: ResumeRequest) -> Any:
@@ -53,6 +55,8 @@ def resume(request: ResumeRequest) -> Any:
 
     gc_after_loading()
     started = time.monotonic()
+    if request.run_id_file:
+        _write_run_id_on_creation(instance, request.run_id_file)
     result = dg.execute_job(recon, instance=instance, reexecution_options=options,
                             run_config=parent.run_config,
                             tags={**job_def.tags, **(request.tags or {})})
@@ -61,6 +65,20 @@ def resume(request: ResumeRequest) -> Any:
         if event.event_type_value == "STEP_SUCCESS":
             print(f"  ok    {event.step_key}")
     return LaunchResult(result.run_id, result.success, failures, time.monotonic() - started)
+
+
+def _write_run_id_on_creation(instance: Any, path: str) -> None:
+    """``execute_job`` creates the re-execution run inside itself; wrap this instance's
+    ``create_run_for_job`` (this object only) to write the id the moment the run exists."""
+    create = instance.create_run_for_job
+
+    def create_and_record(*args: Any, **kwargs: Any) -> Any:
+        run = create(*args, **kwargs)
+        with open(path, "w") as handle:
+            handle.write(run.run_id)
+        return run
+
+    instance.create_run_for_job = create_and_record
 
 
 def _latest_run_id(instance: Any, flow: str) -> str:
