@@ -18,17 +18,38 @@ def default_dagster_home() -> str:
 
 def get_instance():
     """The persistent (SQLite unless configured) instance at ``default_dagster_home()``."""
-    from dagster import DagsterInstance
-
     home = default_dagster_home()
     os.makedirs(home, exist_ok=True)
-    config = os.path.join(home, "dagster.yaml")
-    if not os.path.exists(config) and not os.environ.get("DAGSTER_HOME"):
-        # Our own home: quiet (no telemetry banner), and one SQLite event log for all runs
-        # rather than Dagster's default of a new database per run, whose creation and schema
-        # stamping cost ~0.3 s of every `flowassets run` (see benchmarks/README.md).
-        with open(config, "w") as handle:
-            handle.write(_OWN_HOME_CONFIG.format(events=os.path.join(home, "history")))
+    if _initialised(home):
+        return _open(home)
+    # Two first runs started at once would both create and alembic-stamp Dagster's SQLite schemas
+    # (seen here: "Version table 'alembic_version' has more than one head present" afterwards,
+    # for every later reader); the first one to take the lock creates them, the other waits.
+    import fcntl
+
+    with open(os.path.join(home, ".flowassets-init.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        config = os.path.join(home, "dagster.yaml")
+        if not os.path.exists(config) and not os.environ.get("DAGSTER_HOME"):
+            # Our own home: quiet (no telemetry banner), and one SQLite event log for all runs
+            # rather than Dagster's default of a new database per run, whose creation and schema
+            # stamping cost ~0.3 s of every `flowassets run` (see benchmarks/README.md).
+            with open(config, "w") as handle:
+                handle.write(_OWN_HOME_CONFIG.format(events=os.path.join(home, "history")))
+        return _open(home)
+
+
+def _initialised(home: str) -> bool:
+    """Dagster's SQLite storages exist (and, for our own home, its dagster.yaml)."""
+    needed = [os.path.join(home, "history", "runs.db"), os.path.join(home, "schedules", "schedules.db")]
+    if not os.environ.get("DAGSTER_HOME"):
+        needed.append(os.path.join(home, "dagster.yaml"))
+    return all(os.path.exists(p) for p in needed)
+
+
+def _open(home: str):
+    from dagster import DagsterInstance
+
     if os.environ.get("DAGSTER_HOME"):
         return DagsterInstance.get()
     return DagsterInstance.from_config(home)
