@@ -8,6 +8,7 @@ store needs no locks and every change is seen in the order it was made.
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 import re
 import secrets
@@ -83,6 +84,14 @@ _TERM = re.compile(r"\s*(!?)([\w./-]+)\s*(?:(==|=|!=)\s*([\w.-]*)|\s+(in|notin)\
 def label_selector_matches(selector: str, labels: dict[str, str]) -> bool:
     """Equality-based (``a=b``, ``a!=b``) and set-based (``a in (x,y)``, ``a notin (x)``, ``a``,
     ``!a``) label selectors, as kubectl and the client send them."""
+    return compile_label_selector(selector)(labels)
+
+
+@functools.lru_cache(maxsize=1024)
+def compile_label_selector(selector: str) -> Callable[[dict[str, str]], bool]:
+    """Parse a label selector once (400 ``BadRequest`` if it does not parse) into a predicate on a
+    labels dict: a list call tests every object against the same selector."""
+    terms: list[Callable[[dict[str, str]], bool]] = []
     pos, selector = 0, selector.strip()
     while pos < len(selector):
         m = _TERM.match(selector, pos)
@@ -90,17 +99,17 @@ def label_selector_matches(selector: str, labels: dict[str, str]) -> bool:
             raise ApiError(400, "BadRequest", f"unable to parse requirement: {selector[pos:]!r}")
         pos = m.end()
         neg, key, op, value, set_op, values = m.groups()
-        have = labels.get(key)
         if set_op:
-            members = {v.strip() for v in values.split(",")}
-            ok = (have in members) if set_op == "in" else (have not in members)
+            members = frozenset(v.strip() for v in values.split(","))
+            terms.append((lambda k, m_: lambda labels: labels.get(k) in m_)(key, members) if set_op == "in"
+                         else (lambda k, m_: lambda labels: labels.get(k) not in m_)(key, members))
         elif op:
-            ok = (have == value) if op in ("=", "==") else (have != value)
+            terms.append((lambda k, v: lambda labels: labels.get(k) == v)(key, value) if op in ("=", "==")
+                         else (lambda k, v: lambda labels: labels.get(k) != v)(key, value))
         else:
-            ok = (have is None) if neg else (have is not None)
-        if not ok:
-            return False
-    return True
+            terms.append((lambda k: lambda labels: k not in labels)(key) if neg
+                         else (lambda k: lambda labels: k in labels)(key))
+    return lambda labels: all(term(labels) for term in terms)
 
 
 def field_selector_matches(selector: str, obj: Obj) -> bool:
@@ -123,6 +132,9 @@ class Store:
 
     def __init__(self) -> None:
         self.objects: dict[tuple[Resource, str, str], Obj] = {}
+        # The same objects by (resource, namespace): a list in one namespace scans only its own
+        # kind there, not every event and pod of every test (thousands of objects in a long run).
+        self.by_namespace: dict[tuple[Resource, str], dict[str, Obj]] = {}
         self._rv = itertools.count(1)
         self.admit: Callable[[Resource, Obj], None] | None = None
         self.on_create: list[Callable[[Resource, Obj], None]] = []
@@ -143,10 +155,20 @@ class Store:
 
     def list(self, res: Resource, ns: str | None, label_selector: str = "",
              field_selector: str = "") -> list[Obj]:
-        found = [o for (r, n, _), o in self.objects.items() if r == res and (ns is None or n == ns)]
-        return [o for o in found
-                if label_selector_matches(label_selector, o["metadata"].get("labels") or {})
-                and field_selector_matches(field_selector, o)]
+        if ns is not None or not res.namespaced:
+            found = list(self.by_namespace.get((res, ns or ""), {}).values())
+        else:
+            found = [o for (r, _), objs in self.by_namespace.items() if r == res for o in objs.values()]
+        if label_selector.strip():
+            matches = compile_label_selector(label_selector)
+            found = [o for o in found if matches(o["metadata"].get("labels") or {})]
+        if field_selector.strip():
+            found = [o for o in found if field_selector_matches(field_selector, o)]
+        return found
+
+    def _insert(self, res: Resource, ns: str, name: str, obj: Obj) -> None:
+        self.objects[(res, ns, name)] = obj
+        self.by_namespace.setdefault((res, ns), {})[name] = obj
 
     def create(self, res: Resource, ns: str | None, body: Obj) -> Obj:
         obj = copy.deepcopy(body)
@@ -173,7 +195,7 @@ class Store:
             obj["status"] = {"phase": "Active"}
         if self.admit:
             self.admit(res, obj)
-        self.objects[(res, ns or "", name)] = self._stamp(obj)
+        self._insert(res, ns or "", name, self._stamp(obj))
         for hook in self.on_create:
             hook(res, obj)
         return obj
@@ -219,15 +241,23 @@ class Store:
         if not (hook and hook(obj, options)):
             self.remove(obj)
         if res.kind == "Namespace":
-            for (r, n, child) in [k for k in self.objects if k[1] == name and k[0].namespaced]:
-                if (r, n, child) in self.objects:  # cascades may have removed it already
-                    self.delete(r, n, child, {"propagationPolicy": "Background"})
+            children = [(r, child) for (r, n), objs in self.by_namespace.items() if n == name and r.namespaced
+                        for child in objs]
+            for r, child in children:
+                if (r, name, child) in self.objects:  # cascades may have removed it already
+                    self.delete(r, name, child, {"propagationPolicy": "Background"})
         return obj
 
     def remove(self, obj: Obj) -> None:
         res = BY_KIND[obj["kind"]]
-        self.objects.pop((res, obj["metadata"].get("namespace", "") if res.namespaced else "",
-                          obj["metadata"]["name"]), None)
+        ns, name = obj["metadata"].get("namespace", "") if res.namespaced else "", obj["metadata"]["name"]
+        if self.objects.get((res, ns, name)) is not obj:
+            return  # already removed (or a different object now has the name)
+        del self.objects[(res, ns, name)]
+        objs = self.by_namespace[(res, ns)]
+        del objs[name]
+        if not objs:
+            del self.by_namespace[(res, ns)]
 
     def event(self, obj: Obj, reason: str, message: str, type_: str = "Normal",
               component: str = "kubelet") -> None:
