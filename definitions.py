@@ -7,7 +7,7 @@ Flows are loaded by file path, so this works from any working directory
 from pathlib import Path
 
 from flowassets import build_definitions
-from flowassets.cli.loader import load_flow_class
+from flowassets.authoring.loader import load_flow_class
 
 EXAMPLES = Path(__file__).resolve().parent / "examples"
 FLOW_FILES = ["hello_flow.py", "merge_flow.py", "nested_foreach_flow.py", "switch_flow.py"]

@@ -21,7 +21,7 @@ def translate(path: str, class_name: str) -> dict[str, float]:
 
     imported = time.perf_counter()
     from flowassets import flow_to_job
-    from flowassets.cli.loader import load_flow_class
+    from flowassets.authoring.loader import load_flow_class
 
     cls = load_flow_class(path, class_name)
     loaded = time.perf_counter()

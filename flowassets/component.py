@@ -139,7 +139,7 @@ class FlowComponent(dg.Component, dg.Resolvable):
                                                      with_kubernetes=self.with_kubernetes))
 
     def load_flows(self, context: dg.ComponentLoadContext) -> list[type]:
-        from .cli.loader import flow_classes, import_file, load_flow_class
+        from .authoring.loader import flow_classes, import_file, load_flow_class
 
         path = str(self.flow_file(context))
         if self.flow:

@@ -25,7 +25,7 @@ def isolated_store(tmp_path, monkeypatch):
 
 def load_flow(module_file: str | Path, name: str | None = None):
     """Import a flow file from tests/flows (or a path) and return its FlowSpec class."""
-    from flowassets.cli.loader import load_flow_class
+    from flowassets.authoring.loader import load_flow_class
 
     path = Path(module_file)
     if not path.is_absolute():

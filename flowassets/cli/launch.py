@@ -32,7 +32,7 @@ class LaunchRequest:
 class LaunchResult:
     run_id: str
     success: bool
-    failures: list[tuple[str, str]]
+    failures: list[tuple[str | None, str]]  # (step, reason); step None: the run itself
     seconds: float
     steps_done: int = 0  # succeeded or skipped (a switch branch not taken)
     steps_total: int = 0
@@ -69,17 +69,16 @@ def uses_k8s_run_launcher(instance: Any) -> bool:
 
 
 def translator_options_for(request: LaunchRequest, instance: Any) -> dict[str, Any]:
-    """Kubernetes steps run on Kubernetes (hybrid executor, this process as the run worker)
-    when the instance has a K8sRunLauncher. Without one, ``--with kubernetes`` is refused and
-    @kubernetes steps run locally in this process, as they do in tests and on a laptop."""
+    """Kubernetes steps run on Kubernetes when the instance has a K8sRunLauncher: the job's
+    default executor ("auto") picks the hybrid executor there, with this process as the run
+    worker. Without one, ``--with kubernetes`` is refused (it asks for a cluster) and @kubernetes
+    steps run locally in this process, as they do in tests and on a laptop."""
     from ..errors import FlowassetsError
 
     options = dict(request.translator_options)
-    if not request.kubernetes_steps or "executor" in options:
+    if not request.kubernetes_steps or "executor" in options or uses_k8s_run_launcher(instance):
         return options
-    if uses_k8s_run_launcher(instance):
-        options["executor"] = "hybrid"
-    elif "with_kubernetes" in options:
+    if "with_kubernetes" in options:
         raise FlowassetsError(
             f"flow {request.flow_name}: --with kubernetes needs a cluster, but the Dagster instance "
             f"at {instance.root_directory} has no K8sRunLauncher. Configure run_launcher (module "
@@ -108,8 +107,13 @@ def launch(request: LaunchRequest, out: TextIO = sys.stdout,
     # The store is known here: tag the run now so no op has to write the tag (a transaction).
     tags = {**job_def.tags, DATASTORE_TAG: select.location(request.datastore), **request.tags}
     run_config = run_config_for(request)
-    if options.get("executor") == "hybrid":
-        run_config["execution"] = {"config": {"health_check_interval_seconds": K8S_HEALTH_CHECK_S}}
+    on_cluster = request.kubernetes_steps and uses_k8s_run_launcher(instance)
+    if on_cluster:
+        from ..compute.task_pods import check_store_reaches_pods
+
+        check_store_reaches_pods(tags[DATASTORE_TAG], request.flow_name)  # before any run or pod
+        if options.get("executor") in (None, "auto", "hybrid"):
+            run_config["execution"] = {"config": {"health_check_interval_seconds": K8S_HEALTH_CHECK_S}}
     run = instance.create_run_for_job(
         job_def=job_def, run_config=run_config, tags=tags,
         job_code_origin=recon.get_python_origin(),
@@ -152,6 +156,10 @@ def launch(request: LaunchRequest, out: TextIO = sys.stdout,
                 elif kind == "STEP_FAILURE":
                     failures.append((step, _failure_text(event)))
                     display.step_failed(step)
+                elif kind == "RUN_FAILURE" and not failures:
+                    # Failed outside any step (the executor could not start, a pod could not be
+                    # made): the run's own error is the only reason there is.
+                    failures.append((None, _failure_text(event) if _has_error(event) else event.message))
     finally:
         display.close()
         if previous is None:
@@ -163,6 +171,11 @@ def launch(request: LaunchRequest, out: TextIO = sys.stdout,
     return LaunchResult(run.run_id, success, failures, time.monotonic() - started,
                         steps_done=display.finished, steps_total=steps_total,
                         tasks=sum(tasks.values()))
+
+
+def _has_error(event: Any) -> bool:
+    data = event.event_specific_data
+    return getattr(data, "error", None) is not None or getattr(data, "user_failure_data", None) is not None
 
 
 def _failure_text(event: Any) -> str:

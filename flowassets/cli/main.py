@@ -106,7 +106,7 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
 
 def _load(args: argparse.Namespace) -> Any:
     from ..graph.build import build_graph
-    from .loader import load_flow_class
+    from ..authoring.loader import load_flow_class
 
     cls = load_flow_class(args.flow_file, args.flow)
     return cls, build_graph(cls)
@@ -197,7 +197,8 @@ def _summary(flow: str, result: Any, flow_file: str | None = None) -> None:
                  f"{result.tasks} task{'s' if result.tasks != 1 else ''}"
     print(f"\nRun {result.run_id} {status} in {result.seconds:.1f}s{counts}.")
     for step, text in result.failures:
-        print(f"\nStep {step!r} failed:\n{text}", file=sys.stderr)
+        what = f"Step {step!r}" if step else "The run"
+        print(f"\n{what} failed:\n{text}", file=sys.stderr)
     print(f"Artifacts: python -c \"from flowassets.client import Flow; "
           f"print(Flow('{flow}')['{result.run_id}'].data)\"")
     print(f"Dagster UI: {dagster_dev_command(flow_file)}")
@@ -251,7 +252,7 @@ def _logs_pathspec(args: argparse.Namespace) -> str:
     if len(args.target) != 2 or not args.target[0].endswith(".py"):
         raise FlowassetsError("logs takes FLOW/RUN_ID/STEP[/TASK_ID], or FLOW_FILE.py "
                               "RUN_ID/STEP[/TASK_ID].")
-    from .loader import load_flow_class
+    from ..authoring.loader import load_flow_class
 
     name = args.flow or load_flow_class(args.target[0]).__name__
     return f"{name}/{args.target[1].strip('/')}"

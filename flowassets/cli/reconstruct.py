@@ -11,7 +11,7 @@ import json
 
 import dagster as dg
 
-from .loader import load_flow_class
+from ..authoring.loader import load_flow_class
 
 
 # Dagster loads the job again to execute a run the CLI just created from it; the flow module is

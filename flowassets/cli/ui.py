@@ -6,7 +6,7 @@ import os
 
 from ..errors import FlowassetsError
 from ..translate.job import build_definitions
-from .loader import flow_classes, import_file
+from ..authoring.loader import flow_classes, import_file
 
 ENV = "FLOWASSETS_FLOW_FILES"
 

@@ -204,6 +204,12 @@ class Task:
         return self.record.foreach_stack[-1].index if self.record.foreach_stack else None
 
     @property
+    def pod(self) -> dict[str, str] | None:
+        """Where the task ran on Kubernetes (pod, namespace, node, node_ip), None when local;
+        Metaflow keeps the same in its task metadata."""
+        return dict(self.record.pod) if self.record.pod else None
+
+    @property
     def exception(self) -> str | None:
         return self.record.caught_exception
 

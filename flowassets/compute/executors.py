@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 from typing import Any, Callable, Iterator
 
@@ -28,15 +29,18 @@ from dagster._core.executor.step_delegating import (
 from dagster._core.execution.retries import RetryMode
 from dagster_k8s.container_context import K8sContainerContext
 from dagster_k8s.executor import _K8S_EXECUTOR_CONFIG_SCHEMA, K8sStepHandler
-from dagster_k8s.job import UserDefinedDagsterK8sConfig, get_user_defined_k8s_config
+from dagster_k8s.job import get_user_defined_k8s_config
 
 from . import pod_diagnosis
-from .kubernetes import COMPUTE_TAG, K8S_CONFIG_TAG
-
-RUN_LABEL = "flowassets.io/run-id"
+from . import task_pods
+from .kubernetes import COMPUTE_TAG, K8S_CONFIG_TAG, RUN_LABEL, TASK_PODS_TAG
 
 
 def runs_on_kubernetes(step_tags: dict[str, Any]) -> bool:
+    """Whether the step's op gets a pod. A step whose tasks get pods of their own
+    (``TASK_PODS_TAG``) runs its op beside the run worker, which launches them."""
+    if step_tags.get(TASK_PODS_TAG):
+        return False
     return step_tags.get(COMPUTE_TAG) == "kubernetes" or K8S_CONFIG_TAG in step_tags
 
 
@@ -44,8 +48,13 @@ def _step_key(context: StepHandlerContext) -> str:
     return context.execute_step_args.step_keys_to_execute[0]
 
 
+#: How long a terminated local step may take to stop (it deletes its task pods) before SIGKILL.
+TERMINATE_GRACE_S = 20.0
+
+
 class LocalProcessStepHandler(StepHandler):
-    """Runs a step as ``dagster api execute_step`` in a local child process."""
+    """Runs a step as ``dagster api execute_step`` in a local child process, with the running
+    interpreter (``/venv/bin/flowassets run`` must work without the venv on PATH)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -62,6 +71,8 @@ class LocalProcessStepHandler(StepHandler):
     def launch_step(self, context: StepHandlerContext) -> Iterator[DagsterEvent]:
         run_id, step = self._key(context)
         args = context.execute_step_args.get_command_args(skip_serialized_namedtuple=True)
+        if args and args[0] == "dagster":
+            args = [sys.executable, "-m", "dagster", *args[1:]]
         env = {**os.environ, **{e["name"]: e["value"] for e in context.execute_step_args.get_command_env()}}
         yield DagsterEvent.step_worker_starting(
             context.get_step_context(step), message=f'Executing step "{step}" in a local process.',
@@ -81,7 +92,12 @@ class LocalProcessStepHandler(StepHandler):
         run_id, step = self._key(context)
         process = self._processes.get((run_id, step))
         if process is not None and process.poll() is None:
-            process.kill()
+            # SIGTERM first: Dagster turns it into an interrupt, so the step deletes its task pods.
+            process.terminate()
+            try:
+                process.wait(TERMINATE_GRACE_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
         yield DagsterEvent.engine_event(context.get_step_context(step),
                                         message=f"Killed local process of step {step}",
                                         event_specific_data=EngineEventData())
@@ -160,8 +176,16 @@ class HybridStepHandler(StepHandler):
     def terminate_step(self, context: StepHandlerContext) -> Iterator[DagsterEvent]:
         if self.on_kubernetes(context):
             yield from self.k8s.terminate_step(context)
-        else:
-            yield from self._local.terminate_step(context)
+            return
+        yield from self._local.terminate_step(context)
+        tags = dict(context.step_tags[_step_key(context)])
+        if tags.get(TASK_PODS_TAG):
+            # The step process deletes its task pods as it stops; if it was killed first, this
+            # finds them by label.
+            namespace = self.k8s._get_container_context(context).namespace or "default"
+            step = tags.get("flowassets/step") or _step_key(context)
+            task_pods.delete_run_task_jobs(self.k8s._api_client, namespace,
+                                           context.execute_step_args.run_id, step)
 
 
 class HybridExecutor(StepDelegatingExecutor):
@@ -246,18 +270,7 @@ def _k8s_handler_factory(init_context: Any) -> Callable[[], K8sStepHandler]:
     config = init_context.executor_config
 
     def make() -> K8sStepHandler:
-        container_context = K8sContainerContext(
-            image_pull_policy=config.get("image_pull_policy"),
-            image_pull_secrets=config.get("image_pull_secrets"),
-            service_account_name=config.get("service_account_name"),
-            env_config_maps=config.get("env_config_maps"), env_secrets=config.get("env_secrets"),
-            env_vars=config.get("env_vars"), volume_mounts=config.get("volume_mounts"),
-            volumes=config.get("volumes"), labels=config.get("labels"),
-            namespace=config.get("job_namespace"), resources=config.get("resources"),
-            scheduler_name=config.get("scheduler_name"),
-            security_context=config.get("security_context"),
-            run_k8s_config=UserDefinedDagsterK8sConfig.from_dict(config.get("step_k8s_config", {})),
-        )
+        container_context = task_pods.executor_container_context(config)
         launcher = init_context.instance.run_launcher
         if not hasattr(launcher, "kubeconfig_file"):
             from ..errors import FlowassetsError
@@ -296,6 +309,19 @@ def flowassets_hybrid_executor(init_context: Any) -> StepDelegatingExecutor:
     )
 
 
+@dg.executor(name="flowassets", config_schema=_HYBRID_CONFIG)
+def flowassets_executor(init_context: Any) -> Any:
+    """The default for a flow with Kubernetes steps: the hybrid executor on an instance that has
+    a cluster (a K8sRunLauncher, e.g. a Helm deployment), so ``@kubernetes`` steps and their
+    tasks get their pods whether the run comes from the UI, ``dagster job launch`` or the CLI;
+    in-process on any other instance, where the same definitions run everything locally."""
+    if task_pods.has_k8s_run_launcher(init_context.instance):
+        return flowassets_hybrid_executor.executor_creation_fn(init_context)
+    from dagster._core.executor.in_process import InProcessExecutor
+
+    return InProcessExecutor(retries=RetryMode.from_config(init_context.executor_config["retries"]))
+
+
 def _k8s_job_executor() -> dg.ExecutorDefinition:
     from dagster_k8s import k8s_job_executor
 
@@ -312,6 +338,7 @@ def _ecs_executor() -> dg.ExecutorDefinition:
 EXECUTORS: dict[str, Callable[[], dg.ExecutorDefinition]] = {
     "in_process": lambda: dg.in_process_executor,
     "multiprocess": lambda: dg.multiprocess_executor,
+    "auto": lambda: flowassets_executor,  # hybrid with a K8sRunLauncher, else in-process
     "hybrid": lambda: flowassets_hybrid_executor,
     "k8s": _k8s_job_executor,
     "ecs": _ecs_executor,  # dagster-aws's ecs_executor: @batch steps' ecs/* tags (compute/batch.py)

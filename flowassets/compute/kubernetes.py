@@ -25,9 +25,12 @@ from .k8s_checks import KUBERNETES_CHECKS, SHM_PATH, parse_key_values
 from .spec import Resources, check_decorator_args, merged_resources, timeout_seconds
 
 COMPUTE_TAG = "flowassets/compute"
+#: On a step whose tasks each get a pod of their own: its op runs beside the run worker.
+TASK_PODS_TAG = "flowassets/task-pods"
 K8S_CONFIG_TAG = "dagster-k8s/config"
 FLOW_LABEL = "flowassets.io/flow"
 STEP_LABEL = "flowassets.io/step"
+RUN_LABEL = "flowassets.io/run-id"
 COMPUTE_POOL_LABEL = "outerbounds.co/compute-pool"  # Metaflow's label for compute_pool
 #: Metaflow's default run time limit on Kubernetes (seed: "a default timeout of 5 days").
 DEFAULT_TIMEOUT_S = 5 * 24 * 3600
@@ -44,11 +47,12 @@ ENV_SERVICE_ACCOUNT = "FLOWASSETS_KUBERNETES_SERVICE_ACCOUNT"
 ENV_IMAGE = "FLOWASSETS_KUBERNETES_CONTAINER_IMAGE"
 ENV_SECRETS = "FLOWASSETS_KUBERNETES_SECRETS"
 #: Downward-API variables the step's runtime reads to record where a task ran (as Metaflow does).
-POD_ENV = {
-    "FLOWASSETS_KUBERNETES_POD_NAME": "metadata.name",
-    "FLOWASSETS_KUBERNETES_POD_NAMESPACE": "metadata.namespace",
-    "FLOWASSETS_KUBERNETES_NODE_IP": "status.hostIP",
-}
+POD_NAME_ENV = "FLOWASSETS_KUBERNETES_POD_NAME"
+POD_NAMESPACE_ENV = "FLOWASSETS_KUBERNETES_POD_NAMESPACE"
+NODE_IP_ENV = "FLOWASSETS_KUBERNETES_NODE_IP"
+NODE_NAME_ENV = "FLOWASSETS_KUBERNETES_NODE_NAME"
+POD_ENV = {POD_NAME_ENV: "metadata.name", POD_NAMESPACE_ENV: "metadata.namespace",
+           NODE_IP_ENV: "status.hostIP", NODE_NAME_ENV: "spec.nodeName"}
 _ENV_FALLBACKS = {"namespace": ENV_NAMESPACE, "service_account": ENV_SERVICE_ACCOUNT, "image": ENV_IMAGE}
 
 

@@ -7,7 +7,7 @@ forks one child per node (all at once: a rendezvous needs every node up). Here e
 - node 0: runs its task in the control pod, with ``main_ip`` = the control pod's IP;
 - node i > 0: clones the control pod into a worker Job (same image, env, resources, volumes,
   service account, labels plus ``flowassets.io/parallel-node=i``), whose container runs
-  ``python -m flowassets.runtime.parallel_worker`` for that one task, waits for it, prints the
+  ``python -m flowassets.runtime.task_worker`` for that one task, waits for it, prints the
   pod's log (so it lands in the task's log) and returns the task record the pod wrote to the
   artifact store.
 
@@ -27,18 +27,17 @@ import pickle
 import signal
 import sys
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from ..errors import StepFailure
 from ..storage.backend import safe_key
+from ..storage.select import location_of
+from .kubernetes import POD_NAME_ENV, POD_NAMESPACE_ENV
+from .task_pods import WORKER_MODULE, TaskPayload
 
-POD_NAME_ENV = "FLOWASSETS_KUBERNETES_POD_NAME"
-POD_NAMESPACE_ENV = "FLOWASSETS_KUBERNETES_POD_NAMESPACE"
 MAIN_IP_ENV = "FLOWASSETS_PARALLEL_MAIN_IP"
 NODE_LABEL = "flowassets.io/parallel-node"
 CONTROL_LABEL = "flowassets.io/parallel-control-pod"
-WORKER_MODULE = "flowassets.runtime.parallel_worker"
 #: Labels the Job controller puts on its pods; a clone must not claim the control pod's Job.
 _JOB_CONTROLLER_LABELS = ("controller-uid", "job-name", "batch.kubernetes.io/controller-uid",
                           "batch.kubernetes.io/job-name", "batch.kubernetes.io/job-completion-index")
@@ -50,32 +49,9 @@ DEFAULT_PENDING_TIMEOUT_S = 600.0
 STOP_SETTLE_S = 2.0
 
 
-@dataclass(frozen=True)
-class WorkerPayload:
-    """Everything a worker pod needs to run one task, written to the store by the control pod."""
-
-    spec: Any  # runtime.task.TaskSpec
-    run_id: str
-    flow_file: str
-    flow_name: str
-    max_num_splits: int
-    origin_run_id: str | None
-
-
 def in_step_pod() -> bool:
     """True inside a Kubernetes step pod (flowassets sets these downward-API variables)."""
     return bool(os.environ.get(POD_NAME_ENV) and os.environ.get(POD_NAMESPACE_ENV))
-
-
-def store_location(backend: Any) -> str:
-    """The ``kind:root`` string ``storage.select.open_location`` opens, from a backend's URL."""
-    url = backend.url
-    if url.startswith("local://"):
-        return "local:" + url[len("local://"):]
-    for scheme, kind in (("s3://", "s3"), ("gs://", "gs"), ("wasbs://", "azure")):
-        if url.startswith(scheme):
-            return f"{kind}:{url}"
-    raise StepFailure(f"@parallel on Kubernetes cannot hand the store {url} to worker pods.")
 
 
 def payload_key(flow: str, run_id: str, step: str, task_id: str, attempt: int) -> str:
@@ -127,13 +103,13 @@ def _run_in_worker_pod(core: Any, batch: Any, own: Any, spec: Any, ctx: Any, mai
     flow = ctx.graph.flow_name
     where = f"flow {flow}, step {spec.step!r}, @parallel node {index}"
     key = payload_key(flow, ctx.run_id, spec.step, spec.task_id, spec.attempt)
-    payload = WorkerPayload(spec, ctx.run_id, inspect.getfile(ctx.flow_cls), ctx.flow_cls.__name__,
+    payload = TaskPayload(spec, ctx.run_id, inspect.getfile(ctx.flow_cls), ctx.flow_cls.__name__,
                             ctx.max_num_splits, ctx.origin_run_id)
     backend = ctx.store.backend
     backend.put_bytes(key + ".spec", pickle.dumps(payload, protocol=5))
     namespace = own.metadata.namespace
     body = worker_job(own, index, spec.attempt, main_ip,
-                      [store_location(backend), flow, key], _deadline_s(batch, own))
+                      [location_of(backend), flow, key], _deadline_s(batch, own))
     name = body["metadata"]["name"]
     batch.create_namespaced_job(namespace, body)
 

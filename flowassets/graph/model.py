@@ -77,3 +77,11 @@ class FlowGraph:
 
     def __iter__(self):
         return (self.steps[n] for n in self.order)
+
+    def inside_foreach(self, node: StepNode) -> bool:
+        """Whether the step runs once per foreach item (at any nesting depth)."""
+        return any(self.steps[p].kind == FOREACH for p in node.split_parents if p in self.steps)
+
+    def is_parallel_node(self, node: StepNode) -> bool:
+        """Whether the step is the body of a @parallel split (a gang of nodes)."""
+        return any(self.steps[p].kind == PARALLEL_SPLIT for p in node.in_steps if p in self.steps)

@@ -17,6 +17,7 @@ from ..errors import StepFailure
 from ..graph import model
 from ..storage.manifest import StepResult, TaskRecord
 from .plan import plan_tasks
+from .pod_tasks import run_in_pods
 from .pool import ChildOutcome, run_forked
 from .progress import task_progress
 from .task import CaughtException, RunContext, TaskSpec, run_task
@@ -26,8 +27,10 @@ LogFn = Callable[[str, TaskSpec, bytes], None]
 
 @dataclass(frozen=True)
 class StepSettings:
-    max_workers: int = 16
+    max_workers: int = 16  # forked processes here, or task pods of the run on Kubernetes
     hard_timeout_grace_s: float = 30.0
+    #: Where the step's tasks run as pods (``compute.task_pods.PodTarget``); None: forked here.
+    pods: Any = None
 
 
 def execute_step(ctx: RunContext, step: str, upstream: list[StepResult],
@@ -65,8 +68,11 @@ def _execute_step(ctx: RunContext, step: str, upstream: list[StepResult], settin
     while todo:
         todo = [dataclasses.replace(s, attempt=attempt, is_last_attempt=attempt >= times) for s in todo]
         again = []
-        outcomes = run_forked(todo, lambda s: _run_one(s, ctx), workers,
-                              lambda s: (limit + settings.hard_timeout_grace_s) if limit else None)
+        if settings.pods is not None:
+            outcomes = run_in_pods(todo, ctx, settings.pods, workers)
+        else:
+            outcomes = run_forked(todo, lambda s: _run_one(s, ctx), workers,
+                                  lambda s: (limit + settings.hard_timeout_grace_s) if limit else None)
         for outcome in outcomes:
             spec = outcome.item
             if on_log and outcome.log:
@@ -82,6 +88,11 @@ def _execute_step(ctx: RunContext, step: str, upstream: list[StepResult], settin
             task_progress(step, len(records) + len(failures), len(specs), spec.task_id, outcome.log)
             if gang and (again or failures):
                 break
+            if failures and settings.pods is not None:
+                # The step has failed: its other task pods would only spend the cluster's time.
+                outcomes.close()
+                failures.append(_stopped_note(len(specs) - len(records) - len(failures)))
+                break
         if gang and (again or failures):
             again = _stop_gang(outcomes, todo, records, failures)
         if failures:
@@ -89,12 +100,18 @@ def _execute_step(ctx: RunContext, step: str, upstream: list[StepResult], settin
         if again and delay_s:
             time.sleep(delay_s)
         attempt, todo = attempt + 1, again
+    failures = [f for f in failures if f]
     if failures:
         shown = failures[:5]
         more = f"\n... and {len(failures) - 5} more failed task(s)" if len(failures) > 5 else ""
         raise StepFailure("\n\n".join(shown) + more)
     ordered = tuple(records[s.task_id] for s in specs)
     return StepResult(ctx.graph.flow_name, ctx.run_id, step, ordered)
+
+
+def _stopped_note(stopped: int) -> str:
+    return (f"The step's other {stopped} unfinished task(s) were stopped and their pods deleted."
+            if stopped > 0 else "")
 
 
 def _stop_gang(outcomes: Any, todo: list[TaskSpec], records: dict[str, TaskRecord],
@@ -115,7 +132,7 @@ def _stop_gang(outcomes: Any, todo: list[TaskSpec], records: dict[str, TaskRecor
 
 
 def _is_parallel(graph: model.FlowGraph, node: model.StepNode) -> bool:
-    return any(graph[p].kind == model.PARALLEL_SPLIT for p in node.in_steps)
+    return graph.is_parallel_node(node)
 
 
 def _run_one(spec: TaskSpec, ctx: RunContext) -> TaskRecord:

@@ -20,21 +20,12 @@ import traceback
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
+from ..compute.outcome import TaskOutcome
+
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class ChildOutcome:
-    item: Any
-    value: Any = None  # what fn returned, when it returned
-    error: str | None = None  # the exception, formatted, when fn raised
-    error_type: str | None = None
-    crash: str | None = None  # how the process died, when it did not report at all
-    log: bytes = b""
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None and self.crash is None
+ChildOutcome = TaskOutcome
 
 
 @dataclass

@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 from ..authoring.current import ParallelInfo, current
 from ..authoring.flowspec import Inputs
+from ..compute.kubernetes import NODE_IP_ENV, NODE_NAME_ENV, POD_NAME_ENV, POD_NAMESPACE_ENV
 from ..compute.parallel import MAIN_IP_ENV
 from ..compute.spec import timeout_seconds
 from ..errors import FlowassetsError, ForeachError, StepFailure, TaskTimeout
@@ -80,7 +81,7 @@ def run_task(spec: TaskSpec, ctx: RunContext) -> TaskRecord:
         flow.__dict__["_flowassets_state"] = state
     current._bind(flow_name=flow_name, run_id=ctx.run_id, step_name=spec.step,
                   task_id=spec.task_id, retry_count=spec.attempt, origin_run_id=ctx.origin_run_id,
-                  parallel=parallel)
+                  parallel=parallel, pod=pod_placement())
     env = node.decorator("environment")
     if env is not None:
         os.environ.update({k: str(v) for k, v in env.resolved()["vars"].items()})
@@ -142,8 +143,17 @@ def _run_body(spec: TaskSpec, ctx: RunContext, node: model.StepNode, flow: Any,
         artifacts=artifacts, next_steps=next_steps, children=children,
         input_tasks=tuple(f"{r.step}/{r.task_id}" for r in spec.inputs), attempt=spec.attempt,
         started_at=started, finished_at=time.time(),
-        caught_exception=str(caught) if caught else None,
+        caught_exception=str(caught) if caught else None, pod=pod_placement(),
     )
+
+
+def pod_placement() -> dict[str, str] | None:
+    """The pod this task runs in, from the downward-API variables every pod flowassets makes
+    gets (``compute.kubernetes.POD_ENV``), as Metaflow records pod name, namespace and node."""
+    fields = {"pod": POD_NAME_ENV, "namespace": POD_NAMESPACE_ENV, "node": NODE_NAME_ENV,
+              "node_ip": NODE_IP_ENV}
+    found = {key: os.environ[var] for key, var in fields.items() if os.environ.get(var)}
+    return found if "pod" in found else None
 
 
 def _parallel_info(graph: model.FlowGraph, node: model.StepNode, spec: TaskSpec) -> ParallelInfo | None:

@@ -47,6 +47,8 @@ class TaskRecord:
     started_at: float = 0.0
     finished_at: float = 0.0
     caught_exception: str | None = None
+    #: Where the task ran on Kubernetes: pod, namespace, node, node_ip (None when local).
+    pod: Mapping[str, str] | None = None
 
     @property
     def indices(self) -> tuple[int, ...]:

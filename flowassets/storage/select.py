@@ -80,3 +80,14 @@ def location(kind: str | None = None, sysroot: str | None = None) -> str:
 def open_location(loc: str) -> Backend:
     kind, _, root = loc.partition(":")
     return open_backend(kind, root)
+
+
+def location_of(backend: Backend) -> str:
+    """The ``kind:root`` string ``open_location`` opens, from a backend's URL (for another process)."""
+    url = backend.url
+    if url.startswith("local://"):
+        return "local:" + url[len("local://"):]
+    for scheme, kind in (("s3://", "s3"), ("gs://", "gs"), ("wasbs://", "azure")):
+        if url.startswith(scheme):
+            return f"{kind}:{url}"
+    raise StorageError(f"the store {url} cannot be handed to another process.")

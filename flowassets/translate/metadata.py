@@ -32,6 +32,13 @@ _FOREACH_COLUMNS = [
     dg.TableColumn("input", "string", description="self.input (repr, shortened)"),
 ]
 
+_POD_COLUMNS = [
+    dg.TableColumn("task", "string"),
+    dg.TableColumn("pod", "string", description="Kubernetes pod the task ran in"),
+    dg.TableColumn("namespace", "string"),
+    dg.TableColumn("node", "string"),
+]
+
 
 def written_artifacts(task: TaskRecord, inputs: Iterable[TaskRecord]) -> dict[str, ArtifactRef]:
     """The artifacts ``task`` created or changed: not present with the same hash in any input."""
@@ -74,6 +81,12 @@ def step_output_metadata(result: StepResult, upstream: Iterable[StepResult] = ()
     caught = [t for t in tasks if t.caught_exception]
     if caught:
         meta["caught exceptions"] = "; ".join(f"{t.task_id}: {t.caught_exception}" for t in caught)
+    placed = [t for t in shown if t.pod]
+    if placed:
+        meta["pods"] = dg.MetadataValue.table(
+            [dg.TableRecord({"task": t.task_id, "pod": t.pod.get("pod", ""),
+                             "namespace": t.pod.get("namespace", ""), "node": t.pod.get("node", "")})
+             for t in placed], schema=dg.TableSchema(columns=_POD_COLUMNS))
     retried = [t for t in tasks if t.attempt]
     if retried:
         meta["retried tasks"] = ", ".join(f"{t.task_id} (attempt {t.attempt + 1})" for t in retried)

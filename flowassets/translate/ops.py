@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterator
 
 import dagster as dg
 
+from ..compute.kubernetes import K8S_CONFIG_TAG
 from ..errors import FlowassetsError
 from ..graph import model
 from ..runtime.execute import StepSettings, execute_step
@@ -68,8 +69,10 @@ def build_step_op(translator: Any, flow_cls: type, graph: model.FlowGraph,
                 print("\n".join(prefix + line for line in decoded.splitlines()),
                       file=sys.__stdout__, flush=True)
 
+        pods = task_pod_target(context, graph, node, store_resource.location())
         try:
-            result = execute_step(ctx, step, list(upstream), StepSettings(runtime.max_workers), on_log)
+            result = execute_step(ctx, step, list(upstream), StepSettings(runtime.max_workers, pods=pods),
+                                  on_log)
         except FlowassetsError as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from None
         finally:
@@ -90,6 +93,27 @@ def build_step_op(translator: Any, flow_cls: type, graph: model.FlowGraph,
         required_resource_keys={"flowassets_store", "flowassets_runtime"},
         retry_policy=translator.get_retry_policy(graph, node),
     )
+
+
+def task_pod_target(context: Any, graph: model.FlowGraph, node: model.StepNode,
+                    location: str) -> Any:
+    """Where this step's tasks run as pods, or None to fork them in this process.
+
+    A step that runs on Kubernetes gets one pod per task when the instance has a cluster (a
+    K8sRunLauncher): launched from here, unless this process already is the step's own pod and
+    the step has a single task (not inside a foreach). @parallel nodes keep their gang launcher
+    (``compute.parallel``). Without a K8sRunLauncher, @kubernetes steps run here, as on a laptop."""
+    tags = context.op_def.tags
+    if K8S_CONFIG_TAG not in tags or graph.is_parallel_node(node):
+        return None
+    from ..compute import task_pods
+    from ..compute.parallel import in_step_pod
+
+    if (in_step_pod() and not graph.inside_foreach(node)) or not task_pods.has_k8s_run_launcher(context.instance):
+        return None
+    task_pods.check_store_reaches_pods(location, graph.flow_name)
+    execution = ((context.run_config or {}).get("execution") or {}).get("config") or {}
+    return task_pods.target_for_step(context.instance, context.run, tags, context.op_def.name, execution)
 
 
 class _LogBatch:

@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 import dagster as dg
 
-from ..compute.kubernetes import COMPUTE_TAG, K8S_CONFIG_TAG, k8s_config_for_step
+from ..compute.kubernetes import COMPUTE_TAG, K8S_CONFIG_TAG, TASK_PODS_TAG, k8s_config_for_step
 from ..graph import model
 from ..storage.manifest import StepResult
 from .metadata import step_output_metadata
@@ -37,9 +37,11 @@ class FlowTranslatorSettings:
     #: None: only @kubernetes steps run on Kubernetes. A dict of @kubernetes arguments (``{}``
     #: for the defaults): every step does, as ``--with kubernetes:cpu=2`` (``parse_with_option``).
     with_kubernetes: Mapping[str, Any] | None = None
-    #: None: in-process. A name from ``flowassets.compute.executors.EXECUTORS``: "hybrid"
-    #: (@kubernetes steps as dagster-k8s Jobs, the rest as local processes), "k8s"
-    #: (dagster-k8s's k8s_job_executor: every step a Job), "multiprocess", "in_process".
+    #: None: "auto" when a step runs on Kubernetes (the hybrid executor on an instance with a
+    #: K8sRunLauncher, in-process elsewhere), else in-process. Or a name from
+    #: ``flowassets.compute.executors.EXECUTORS``: "hybrid" (@kubernetes steps as dagster-k8s
+    #: Jobs, the rest as local processes), "k8s" (dagster-k8s's k8s_job_executor: every step a
+    #: Job), "multiprocess", "in_process".
     executor: str | None = None
 
 
@@ -62,11 +64,15 @@ class FlowTranslator:
         return {FLOW_TAG: graph.flow_name}
 
     def get_executor(self, graph: model.FlowGraph) -> dg.ExecutorDefinition:
-        if self.settings.executor is None:
-            return dg.in_process_executor
-        from ..compute.executors import executor_named  # imports dagster-k8s: only when asked
+        """Kubernetes steps reach the cluster by default wherever the instance has one."""
+        name = self.settings.executor
+        if name is None:
+            if not any(self.get_k8s_config(graph, node) is not None for node in graph):
+                return dg.in_process_executor
+            name = "auto"
+        from ..compute.executors import executor_named  # imports dagster-k8s: only when needed
 
-        return executor_named(self.settings.executor)
+        return executor_named(name)
 
     def get_config_schema(self, graph: model.FlowGraph) -> dict[str, dg.Field]:
         """Parameters as typed config of the start op, so the launchpad shows them."""
@@ -98,6 +104,9 @@ class FlowTranslator:
         tags: dict[str, Any] = {FLOW_TAG: graph.flow_name, STEP_TAG: node.name}
         k8s = self.get_k8s_config(graph, node)
         tags[COMPUTE_TAG] = "kubernetes" if k8s is not None else "local"
+        if k8s is not None and graph.inside_foreach(node) and not graph.is_parallel_node(node):
+            # One pod per task: the op itself runs beside the run worker and launches them.
+            tags[TASK_PODS_TAG] = "true"
         if k8s is not None:
             from ..compute.k8s_manifest import validated_k8s_config
 

@@ -4,7 +4,7 @@ ParallelK8sFlow on flowassets' hybrid executor (its @kubernetes step via dagster
 from pathlib import Path
 
 from flowassets import build_definitions
-from flowassets.cli.loader import load_flow_class
+from flowassets.authoring.loader import load_flow_class
 from flowassets.compute.executors import flowassets_hybrid_executor
 from flowassets.translate.translator import FlowTranslator
 

@@ -19,6 +19,7 @@ import yaml
 from kubernetes.client import V1Namespace, V1ObjectMeta, V1Secret
 
 from flowassets.client import Flow
+from flowassets.compute.task_pods import SHARED_LOCAL_STORE_ENV
 from tests.support.k8s_emulator.fixtures import wait_for
 
 FLOWS = Path(__file__).with_name("flows")
@@ -46,14 +47,18 @@ def write_instance(home: Path, kubeconfig: Path, namespace: str, env: dict[str, 
 
 
 @pytest.fixture
-def home(k8s_emulator, k8s_namespace) -> Path:
+def home(k8s_emulator, k8s_namespace, monkeypatch) -> Path:
     home = Path(os.environ["DAGSTER_HOME"])  # per test, from tests/conftest.py
+    monkeypatch.setenv(SHARED_LOCAL_STORE_ENV, "1")  # the CLI, where it is the run worker
     write_instance(home, k8s_emulator.kubeconfig, k8s_namespace, store_env())
     return home
 
 
 def store_env() -> dict[str, str]:
-    return {"FLOWASSETS_DATASTORE_SYSROOT_LOCAL": os.environ["FLOWASSETS_DATASTORE_SYSROOT_LOCAL"]}
+    """The local store, declared shared: the emulator's pods are processes on this machine, so
+    the folder is at the same path in every pod (a cluster needs S3 or a shared volume)."""
+    return {"FLOWASSETS_DATASTORE_SYSROOT_LOCAL": os.environ["FLOWASSETS_DATASTORE_SYSROOT_LOCAL"],
+            SHARED_LOCAL_STORE_ENV: "1"}
 
 
 def launch(home: Path, job: str, config: dict, env: dict[str, str] | None = None) -> str:
@@ -115,22 +120,29 @@ def test_hybrid_run_sends_only_kubernetes_steps_to_pods(k8s_emulator, k8s_namesp
             "pod": None, "namespace": None, "token": None}
         assert data.train_where["pod"].startswith("dagster-step-")
         assert data.train_where["namespace"] == steps_ns and data.train_where["token"] == "tok-123"
-        assert len(data.square_pods) == 1  # the foreach's tasks run inside one pod
+        # One pod per foreach task, each a Job of its own with the step's pod settings.
+        assert len(data.square_pods) == 3 and all(p.startswith("fa-square-") for p in data.square_pods)
 
         assert components(batch.list_namespaced_job(k8s_namespace).items) == ["run_worker"]
         step_jobs = batch.list_namespaced_job(steps_ns).items
         assert sorted(j.spec.template.metadata.labels["flowassets.io/step"] for j in step_jobs) == [
-            "square", "train"]
+            "square", "square", "square", "train"]
         for job in step_jobs:
             pod_spec = job.spec.template.spec
             assert pod_spec.service_account_name == "flow-runner"
             assert pod_spec.containers[0].image == "registry.example/flows:7"
+        task_jobs = [j for j in step_jobs if j.metadata.labels["app.kubernetes.io/component"] == "flowassets-task"]
+        assert sorted((j.spec.template.metadata.labels["flowassets.io/task"],
+                       j.spec.template.metadata.labels["flowassets.io/foreach-index"]) for j in task_jobs) == [
+            ("0", "0"), ("1", "1"), ("2", "2")]
+        for job in task_jobs:
+            assert job.spec.template.spec.containers[0].resources.requests["memory"] == "300M"
 
         pods = core.list_namespaced_pod(steps_ns, label_selector="flowassets.io/flow=HybridFlow").items
         assert sorted(p.metadata.name for p in pods) == sorted([data.train_where["pod"], *data.square_pods])
-        (square_pod,) = core.list_namespaced_pod(
+        square_pods = core.list_namespaced_pod(
             steps_ns, label_selector=f"flowassets.io/run-id={run_id},flowassets.io/step=square").items
-        assert square_pod.metadata.name == data.square_pods[0]
+        assert sorted(p.metadata.name for p in square_pods) == data.square_pods
 
         placements = {}
         for step, events in step_events(run_id, "ENGINE_EVENT").items():
@@ -138,10 +150,16 @@ def test_hybrid_run_sends_only_kubernetes_steps_to_pods(k8s_emulator, k8s_namesp
                 meta = event.engine_event_data.metadata
                 if "pod name" in meta:
                     placements[step] = (meta["pod name"].value, meta["namespace"].value, meta["node"].value)
-        assert placements == {"train": (data.train_where["pod"], steps_ns, "emulator-node"),
-                              "square": (data.square_pods[0], steps_ns, "emulator-node")}
+        assert placements == {"train": (data.train_where["pod"], steps_ns, "emulator-node")}
+        # Task pods: pod, namespace and node per task in the step's output metadata and the client.
+        (output,) = step_events(run_id, "STEP_OUTPUT")["square"]
+        rows = output.event_specific_data.metadata["pods"].value.records
+        assert sorted((r.data["pod"], r.data["namespace"], r.data["node"]) for r in rows) == [
+            (pod, steps_ns, "emulator-node") for pod in data.square_pods]
+        assert flow_run["square"].task.pod["namespace"] == steps_ns
         starting = step_events(run_id, "STEP_WORKER_STARTING")
         assert sorted(starting) == ["end", "join", "square", "start", "train"]
+        assert "local process" in starting["square"][0].message  # it launches the task pods
         assert "local process" in starting["join"][0].message
         assert "Kubernetes job" in starting["train"][0].message
     finally:

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from flowassets import build_definitions
-from flowassets.cli.loader import load_flow_class
+from flowassets.authoring.loader import load_flow_class
 from flowassets.translate.translator import FlowTranslator, FlowTranslatorSettings
 
 HERE = Path(__file__).parent

@@ -1,0 +1,52 @@
+"""A step's tasks as Kubernetes pods: the runtime's side of ``compute.task_pods``.
+
+Writes each task's payload to the store just before its Job is created (a 1,000-task foreach
+does not write 1,000 payloads before the first pod starts) and hands the Jobs to the launcher.
+"""
+
+from __future__ import annotations
+
+import inspect
+import pickle
+from typing import Iterator
+
+from ..compute.kubernetes import DEADLINE_GRACE_S
+from ..compute.outcome import TaskOutcome
+from ..compute.spec import timeout_seconds
+from ..compute.task_pods import (
+    WORKER_MODULE, PodJob, PodTarget, TaskPayload, job_name, run_pod_jobs, task_labels,
+)
+from ..storage.backend import safe_key
+from ..storage.select import location_of
+from .task import RunContext, TaskSpec
+
+
+def run_in_pods(todo: list[TaskSpec], ctx: RunContext, target: PodTarget,
+                max_pods: int) -> Iterator[TaskOutcome]:
+    backend = ctx.store.backend
+    location = location_of(backend)
+    flow = ctx.graph.flow_name
+    flow_file = inspect.getfile(ctx.flow_cls)
+
+    def jobs() -> Iterator[PodJob]:
+        for spec in todo:
+            key = safe_key(flow, "runs", ctx.run_id, spec.step, "pods", f"{spec.task_id}.{spec.attempt}")
+            payload = TaskPayload(spec, ctx.run_id, flow_file, ctx.flow_cls.__name__, ctx.max_num_splits,
+                                  ctx.origin_run_id, dict(ctx.parameters) if spec.step == "start" else {})
+            backend.put_bytes(key + ".spec", pickle.dumps(payload, protocol=5))
+            index = spec.foreach_stack[-1].index if spec.foreach_stack else None
+            yield PodJob(
+                item=spec, name=job_name(ctx.run_id, spec.step, spec.task_id, spec.attempt),
+                labels=task_labels(flow, spec.step, ctx.run_id, spec.task_id, index, spec.attempt),
+                args=("python", "-m", WORKER_MODULE, location, flow, key), result_key=key + ".result",
+                deadline_s=task_deadline_s(ctx, spec.step))
+
+    return run_pod_jobs(jobs(), target, max_pods, backend)
+
+
+def task_deadline_s(ctx: RunContext, step: str) -> int | None:
+    """@timeout is each task pod's own Job deadline (one attempt per pod); None keeps the
+    step's (5 days by default). The grace lets the runtime's @timeout, which @catch can take,
+    fire first."""
+    limit = timeout_seconds(ctx.graph[step].decorators)
+    return limit + DEADLINE_GRACE_S if limit else None
