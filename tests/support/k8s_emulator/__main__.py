@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import resource
 import tempfile
 from pathlib import Path
 
@@ -26,6 +27,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--backoff-seconds", type=float, default=0.5)
     parser.add_argument("--fault-delay-seconds", type=float, default=0.5)
     args = parser.parse_args(argv)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
+        # a running pod holds a pidfd and each client connection a socket: 1,000 pods need more
+        # than the common default of 1,024 descriptors
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else 65536, hard))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     state_dir = (args.state_dir or Path(tempfile.mkdtemp(prefix="k8s-emulator-"))).resolve()
     state_dir.mkdir(parents=True, exist_ok=True)

@@ -2,15 +2,23 @@
 of the Kubernetes API, over ``Store`` + ``Kubelet`` + ``JobController``.
 
 Served over plain HTTP on 127.0.0.1; ``write_kubeconfig`` writes the file clients load.
+
+Besides the Kubernetes paths, ``/_emulator/...`` serves what only tests ask for (README.md): the
+API requests the emulator served (``requests``), a record of every pod that ever ran (``pods``)
+and fault rules by label selector (``faults``). Those requests are not counted themselves.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
+import itertools
 import json
 import logging
 import os
 import signal
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +26,46 @@ from aiohttp import web
 
 from .jobs import JobController, JobSettings
 from .kubelet import Kubelet, NodeSettings
-from .store import BY_PATH, ApiError, Obj, Resource, Store
+from .store import BY_PATH, ApiError, Obj, Resource, Store, compile_label_selector
 from .validation import SCHEMA_VERSION, admit
 
 _MERGE_TYPES = ("application/merge-patch+json", "application/strategic-merge-patch+json")
+MAX_REQUEST_RECORDS = 1_000_000  # the oldest are dropped beyond this (reported as "dropped")
+_VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+
+
+def classify(method: str, path: str, query: Any) -> Obj:
+    """What a request asked for, in the API server's terms (as audit logs and RBAC name it):
+    verb get/list/watch/create/update/patch/delete/deletecollection, or ``log`` for pod logs."""
+    parts = [p for p in path.split("/") if p]
+    group = version = plural = kind = ns = name = sub = None
+    if parts[:1] == ["api"] and len(parts) >= 2:
+        group, version, rest = "", parts[1], parts[2:]
+    elif parts[:1] == ["apis"] and len(parts) >= 3:
+        group, version, rest = parts[1], parts[2], parts[3:]
+    else:
+        rest = []
+    if rest[:1] == ["namespaces"] and len(rest) >= 3:
+        ns, rest = rest[1], rest[2:]
+    if rest:
+        plural, name, sub = (rest + [None, None])[:3]
+        res = BY_PATH.get((group, version, plural))
+        kind = res.kind if res else None
+        if plural == "namespaces" and name and ns is None:
+            ns = name  # a namespace belongs to itself, so ?namespace= finds its own create/delete
+    watch = query.get("watch", "").lower() in ("true", "1")
+    if sub == "log":
+        verb = "log"
+    elif method == "GET":
+        verb = "get" if name else "watch" if watch else "list"
+    elif method == "DELETE" and not name and plural:
+        verb = "deletecollection"
+    else:
+        verb = _VERBS.get(method, method.lower())
+    return {"method": method, "path": path, "verb": verb, "group": group, "version": version,
+            "plural": plural, "resource": f"{plural}/{sub}" if plural and sub and sub != "log" else plural,
+            "kind": kind, "namespace": ns, "name": name, "subresource": sub,
+            "labelSelector": query.get("labelSelector") or None, "fieldSelector": query.get("fieldSelector") or None}
 
 
 class Emulator:
@@ -30,9 +74,23 @@ class Emulator:
         self.store.admit = admit
         self.node, self.jobs_settings = node, jobs
         self.kubelet: Kubelet | None = None
+        self.requests: collections.deque[Obj] = collections.deque(maxlen=MAX_REQUEST_RECORDS)
+        self.request_seq = itertools.count(1)
+        self.last_seq = 0
+        self.dropped = 0
 
     async def start_controllers(self, app: web.Application) -> None:
         # Controllers start inside the running loop: they create asyncio tasks and processes.
+        if sys.version_info < (3, 12) and hasattr(os, "pidfd_open"):
+            # Python 3.11's default child watcher starts a thread per container process (~2 ms of
+            # the event loop per pod, and 1,000 threads for 1,000 pods); 3.12+ uses pidfds already.
+            try:
+                os.close(os.pidfd_open(os.getpid()))
+                watcher = asyncio.PidfdChildWatcher()
+                watcher.attach_loop(asyncio.get_running_loop())
+                asyncio.set_child_watcher(watcher)
+            except OSError:
+                pass  # kernel without pidfd_open (< 5.3): keep the threaded watcher
         self.kubelet = Kubelet(self.store, self.node)
         JobController(self.store, self.kubelet, self.jobs_settings)
 
@@ -43,12 +101,115 @@ class Emulator:
                 _kill_group(proc.pid)
 
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[_status_errors], client_max_size=64 * 1024 * 1024)
+        app = web.Application(middlewares=[self._count_requests, _status_errors],
+                              client_max_size=64 * 1024 * 1024)
         app.on_startup.append(self.start_controllers)
         app.on_shutdown.append(self.stop_processes)
+        app.router.add_get("/_emulator/requests", self.get_requests)
+        app.router.add_post("/_emulator/requests/reset", self.reset_requests)
+        app.router.add_get("/_emulator/pods", self.get_pods)
+        app.router.add_get("/_emulator/faults", self.get_faults)
+        app.router.add_post("/_emulator/faults", self.add_fault)
+        app.router.add_delete("/_emulator/faults", self.clear_faults)
+        app.router.add_route("*", "/_emulator/{tail:.*}", self.emulator_not_found)
         app.router.add_get("/version", self.version)
         app.router.add_route("*", "/{tail:.*}", self.dispatch)
         return app
+
+    @web.middleware
+    async def _count_requests(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """Record every Kubernetes API request (not ``/_emulator``) as it arrives; its status and
+        duration are filled in when it is answered (a followed log: when the stream ends)."""
+        if request.path.startswith("/_emulator/"):
+            return await handler(request)
+        seq = self.last_seq = next(self.request_seq)
+        record = {"seq": seq, "time": time.time(), **classify(request.method, request.path, request.query),
+                  "status": None, "durationMs": None, "userAgent": request.headers.get("User-Agent")}
+        if len(self.requests) == self.requests.maxlen:
+            self.dropped += 1
+        self.requests.append(record)
+        started = time.perf_counter()
+        try:
+            response = await handler(request)
+            record["status"] = response.status
+            return response
+        except web.HTTPException as exc:
+            record["status"] = exc.status
+            raise
+        finally:
+            record["durationMs"] = round((time.perf_counter() - started) * 1000, 3)
+
+    async def get_requests(self, request: web.Request) -> web.Response:
+        """``?since=SEQ`` (records after it), ``namespace``, ``verb``, ``resource`` (``pods``,
+        ``jobs/status``), ``kind``, ``method``, ``labelSelector=true|false`` (only requests with /
+        without one), ``records=false`` (counts only)."""
+        query = request.query
+        try:
+            since = int(query.get("since", 0))
+        except ValueError:
+            raise ApiError(400, "BadRequest", f"since must be an integer, not {query['since']!r}") from None
+        filters = {k: query[k] for k in ("namespace", "verb", "resource", "kind", "method") if k in query}
+        selector = query.get("labelSelector")
+        found = [r for r in self.requests if r["seq"] > since
+                 and all(r[k] == v for k, v in filters.items())
+                 and (selector is None or bool(r["labelSelector"]) == (selector.lower() in ("true", "1")))]
+        counts: dict[str, int] = {}
+        for r in found:
+            key = f"{r['verb']} {r['resource'] or r['path']}"
+            counts[key] = counts.get(key, 0) + 1
+        body: Obj = {"last": self.last_seq, "dropped": self.dropped, "total": len(found),
+                     "counts": dict(sorted(counts.items()))}
+        if query.get("records", "true").lower() not in ("false", "0"):
+            body["requests"] = found
+        return _json(body)
+
+    async def reset_requests(self, request: web.Request) -> web.Response:
+        """Forget the records (sequence numbers go on, so an earlier ``since`` stays valid)."""
+        cleared = len(self.requests)
+        self.requests.clear()
+        self.dropped = 0
+        return _json({"last": self.last_seq, "cleared": cleared})
+
+    async def get_pods(self, request: web.Request) -> web.Response:
+        """Every pod the kubelet was given, deleted or not: ``?namespace=``, ``labelSelector=``,
+        ``job=`` filter. ``now`` is the emulator's clock, for pods still running."""
+        query, records = request.query, self.kubelet.history.values()
+        if "namespace" in query:
+            records = [r for r in records if r["namespace"] == query["namespace"]]
+        if "job" in query:
+            records = [r for r in records if r["job"] == query["job"]]
+        if query.get("labelSelector"):
+            matches = compile_label_selector(query["labelSelector"])
+            records = [r for r in records if matches(r["labels"])]
+        return _json({"now": time.time(), "pods": list(records)})
+
+    async def get_faults(self, request: web.Request) -> web.Response:
+        rules = self.kubelet.fault_rules
+        if "namespace" in request.query:
+            rules = [r for r in rules if r.namespace == request.query["namespace"]]
+        return _json({"faults": [r.to_json() for r in rules]})
+
+    async def add_fault(self, request: web.Request) -> web.Response:
+        """``{"namespace": ns or null, "selector": "a=b,c", "fault": "oomkilled", "count": 1}``."""
+        body = await _body(request)
+        unknown = set(body) - {"namespace", "selector", "fault", "count"}
+        if unknown or not isinstance(body.get("fault"), str) or not isinstance(body.get("selector", ""), str):
+            raise ApiError(400, "BadRequest", 'expected {"namespace": str|null, "selector": str, "fault": str, '
+                           f'"count": int}}, got {body!r}')
+        rule = self.kubelet.add_fault_rule(body.get("namespace"), body.get("selector", ""), body["fault"],
+                                           body.get("count", 1))
+        return _json(rule.to_json(), 201)
+
+    async def clear_faults(self, request: web.Request) -> web.Response:
+        """All rules, or ``?namespace=`` only that namespace's, or ``?id=`` one rule."""
+        query, rules = request.query, self.kubelet.fault_rules
+        keep = [r for r in rules if ("namespace" in query and r.namespace != query["namespace"])
+                or ("id" in query and str(r.id) != query["id"])]
+        self.kubelet.fault_rules = keep
+        return _json({"removed": len(rules) - len(keep)})
+
+    async def emulator_not_found(self, request: web.Request) -> web.Response:
+        raise ApiError(404, "NotFound", f"no emulator endpoint {request.method} {request.path}")
 
     async def version(self, request: web.Request) -> web.Response:
         minor = SCHEMA_VERSION.split(".")[1]
