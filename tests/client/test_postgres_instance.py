@@ -24,6 +24,7 @@ from tests.support.postgres import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[2]
 HELLO = ROOT / "examples" / "hello_flow.py"
+HELM_VALUES = ROOT / "helm-values" / "values.yaml"
 GREETINGS = ("hi", "hey", "yo", "hello")
 PASSWORD_ENV = "DAGSTER_PG_PASSWORD"  # the variable the Helm chart's dagster.yaml reads
 
@@ -49,11 +50,22 @@ def chart_storage(config: dict) -> dict:
     }
 
 
+def helm_values_postgres_db(server: PostgresServer, db: str) -> dict:
+    """helm-values/values.yaml's ``postgresql`` block rendered as the chart's template renders it
+    (scheme and params from the values), pointed at the test server instead of the example host."""
+    pg = yaml.safe_load(HELM_VALUES.read_text())["postgresql"]
+    block = postgres_db_block(server, db, pg.get("postgresqlScheme"))
+    block["postgres_db"]["params"] = pg["postgresqlParams"]
+    return block
+
+
 def instance_yaml(form: str, server: PostgresServer, db: str) -> dict:
     if form == "postgres_url":
         return {"storage": {"postgres": {"postgres_url": server.url(db)}}}
     if form == "postgres_db":
         return chart_storage(postgres_db_block(server, db))
+    if form == "helm_values":
+        return chart_storage(helm_values_postgres_db(server, db))
     raise ValueError(form)
 
 
@@ -117,6 +129,26 @@ def test_four_concurrent_runs_on_one_postgres_instance(postgres_home, tmp_path):
     assert events == {run_id: 4 for run_id in run_ids.values()}  # start, greet, pick, end
     # ... and nothing fell back to SQLite files in the home.
     assert sorted(p.name for p in home.rglob("*.db")) == []
+
+
+def test_postgresql_urls_without_a_driver_mean_psycopg2():
+    """What makes the chart's ``postgres_db:`` (no ``scheme``) work: the [postgres] extra's
+    SQLAlchemy < 2.1. Under 2.1 this is psycopg 3 and dagster-postgres fails to open."""
+    from sqlalchemy.engine import make_url
+
+    assert make_url("postgresql://u@h:5432/d").get_dialect().driver == "psycopg2"
+
+
+@pytest.mark.parametrize("postgres_home", ["helm_values"], indirect=True)
+def test_the_helm_values_postgres_block_runs_a_flow(postgres_home, tmp_path):
+    home, server, db = postgres_home
+    assert "scheme: postgresql+psycopg2" in (home / "dagster.yaml").read_text()
+    proc = _flowassets_run("hey", tmp_path)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, out[-1000:] + err[-3000:]
+    run_id = (tmp_path / "rid-hey.txt").read_text().strip()
+    assert server.execute(db, "SELECT status FROM runs") == [("SUCCESS",)]
+    assert server.execute(db, "SELECT count(*) FROM event_logs WHERE run_id = %s", (run_id,))[0][0] > 10
 
 
 NOOP_COMPUTE_LOGS = {"module": "dagster._core.storage.noop_compute_log_manager", "class": "NoOpComputeLogManager"}

@@ -168,3 +168,15 @@ def test_bad_values_are_refused(validator, case):
     errors = _errors(validator, _mutated(change))
     assert errors, f"{case}: accepted"
     assert any(expected in e for e in errors), errors
+
+
+def test_main_values_keep_the_instance_in_an_external_postgres_with_psycopg2():
+    """The chart renders these as dagster.yaml's ``postgres_db:`` blocks; tests/client/
+    test_postgres_instance.py runs a flow with that rendering on a real PostgreSQL server."""
+    values = _load(VALUES_DIR / "values.yaml")
+    pg = values["postgresql"]
+    assert pg["enabled"] is False and pg["postgresqlHost"]
+    # `postgresql://` alone is psycopg 3 under SQLAlchemy 2.1, which dagster-postgres cannot use.
+    assert pg["postgresqlScheme"] == "postgresql+psycopg2"
+    assert values["generatePostgresqlPasswordSecret"] is False
+    assert values["global"]["postgresqlSecretName"]
