@@ -25,6 +25,7 @@ from tests.support.postgres import PostgresServer
 ROOT = Path(__file__).resolve().parents[2]
 HELLO = ROOT / "examples" / "hello_flow.py"
 HELM_VALUES = ROOT / "helm-values" / "values.yaml"
+README = ROOT / "README.md"
 GREETINGS = ("hi", "hey", "yo", "hello")
 PASSWORD_ENV = "DAGSTER_PG_PASSWORD"  # the variable the Helm chart's dagster.yaml reads
 
@@ -149,6 +150,40 @@ def test_the_helm_values_postgres_block_runs_a_flow(postgres_home, tmp_path):
     run_id = (tmp_path / "rid-hey.txt").read_text().strip()
     assert server.execute(db, "SELECT status FROM runs") == [("SUCCESS",)]
     assert server.execute(db, "SELECT count(*) FROM event_logs WHERE run_id = %s", (run_id,))[0][0] > 10
+
+
+def readme_instance_configs() -> list[dict]:
+    """The dagster.yaml blocks of the README's "Production instance: PostgreSQL" section."""
+    text = README.read_text().split("## Production instance: PostgreSQL", 1)[1].split("\n## ", 1)[0]
+    return [yaml.safe_load(block.split("```", 1)[0]) for block in text.split("```yaml\n")[1:]]
+
+
+def test_the_readme_dagster_yaml_blocks_open_on_a_real_server(postgres_server, tmp_path):
+    """Both documented forms, with only the address, user and database changed, open an instance
+    and take a run (``flowassets.client.instance.get_instance`` in a new process)."""
+    configs = readme_instance_configs()
+    assert [list(c["storage"]["postgres"]) for c in configs] == [["postgres_url"], ["postgres_db"]]
+    for number, config in enumerate(configs):
+        db = postgres_server.create_database()
+        pg = config["storage"]["postgres"]
+        if "postgres_url" in pg:
+            assert pg["postgres_url"].startswith("postgresql+psycopg2://")
+            pg["postgres_url"] = postgres_server.url(db)
+        else:
+            pg["postgres_db"].update(username=postgres_server.user, hostname="127.0.0.1",
+                                     port=postgres_server.port, db_name=db)
+        home = tmp_path / f"home{number}"
+        home.mkdir()
+        (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+        code = ("from flowassets.client.instance import get_instance\n"
+                "from dagster import DagsterRun\n"
+                "i = get_instance(); i.add_run(DagsterRun(job_name='readme', run_id='r-%d'))\n"
+                "print(type(i.run_storage).__name__, [r.run_id for r in i.get_runs()])" % number)
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "DAGSTER_HOME": str(home), PASSWORD_ENV: "x"})
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert done.stdout.split()[-2:] == ["PostgresRunStorage", f"['r-{number}']"]
+        assert postgres_server.execute(db, "SELECT run_id FROM runs") == [(f"r-{number}",)]
 
 
 NOOP_COMPUTE_LOGS = {"module": "dagster._core.storage.noop_compute_log_manager", "class": "NoOpComputeLogManager"}
