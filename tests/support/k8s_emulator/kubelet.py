@@ -432,7 +432,7 @@ async def _wait(started: asyncio.subprocess.Process | str) -> tuple[int | str, f
 
 
 def _annotate(pod: Obj, key: str, at: float) -> None:
-    pod["metadata"].setdefault("annotations", {})[key] = f"{at:.6f}"
+    pod["metadata"].setdefault("annotations", {})[key] = repr(at)  # round-trips to the record's float
 
 
 def _exit_argv(fault: str) -> list[str]:
