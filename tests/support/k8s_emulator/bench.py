@@ -32,13 +32,14 @@ def _ms(values: list[float]) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--jobs", type=int, default=300)
-    parser.add_argument("--command", default="python", choices=["python", "true"],
-                        help='container command: python -c "print(1)" or true')
+    parser.add_argument("--command", default="python", choices=["python", "true", "sleep"],
+                        help='container command: python -c "print(1)", true, or sleep SECONDS')
+    parser.add_argument("--sleep", type=float, default=30.0, help="seconds for --command sleep")
     parser.add_argument("--lists", type=int, default=20, help="list calls after every pod finished")
     args = parser.parse_args(argv)
     import kubernetes
 
-    command = ["python", "-c", "print(1)"] if args.command == "python" else ["true"]
+    command = {"python": ["python", "-c", "print(1)"], "true": ["true"], "sleep": ["sleep", str(args.sleep)]}[args.command]
     with tempfile.TemporaryDirectory(prefix="k8s-emulator-bench-") as tmp:
         proc, emulator = start_emulator(Path(tmp))
         try:
