@@ -175,8 +175,18 @@ def start_server(workdir: Path | None = None) -> PostgresServer:
         workdir = Path(tempfile.mkdtemp(prefix="flowassets-pg-"))
     server = PostgresServer(bindir=bindir, workdir=workdir)
     server.init()
-    server.start()
-    return server
+    for attempt in range(3):
+        try:
+            server.start()
+            return server
+        except (RuntimeError, subprocess.TimeoutExpired):
+            server.stop()
+            # free_port() only finds a port free a moment ago: another worker's server may have
+            # bound it since. Try another; any other failure is reported as it is.
+            if attempt == 2 or "Address already in use" not in server._log_tail():
+                raise
+            server.port = free_port()
+    raise AssertionError("unreachable")
 
 
 @pytest.fixture(scope="session")
