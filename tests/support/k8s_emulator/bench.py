@@ -37,9 +37,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sleep", type=float, default=30.0, help="seconds for --command sleep")
     parser.add_argument("--lists", type=int, default=20, help="list calls after every pod finished")
     args = parser.parse_args(argv)
-    import kubernetes
-
-    command = {"python": ["python", "-c", "print(1)"], "true": ["true"], "sleep": ["sleep", str(args.sleep)]}[args.command]
+    command = {"python": ["python", "-c", "print(1)"], "true": ["true"],
+               "sleep": ["sleep", str(args.sleep)]}[args.command]
     with tempfile.TemporaryDirectory(prefix="k8s-emulator-bench-") as tmp:
         proc, emulator = start_emulator(Path(tmp))
         try:
