@@ -202,6 +202,7 @@ class HybridExecutor(StepDelegatingExecutor):
         self._hybrid = handler
 
     def execute(self, plan_context: Any, execution_plan: Any) -> Iterator[DagsterEvent]:
+        _check_store(plan_context.run_config, plan_context.job_name)  # before any pod exists
         recorded: set[tuple[str, str]] = set()
         for event in super().execute(plan_context, execution_plan):
             yield event
@@ -244,6 +245,16 @@ class HybridExecutor(StepDelegatingExecutor):
                     continue
             kept.append(event)
         return kept
+
+
+def _check_store(run_config: Any, job_name: str) -> None:
+    """Refuse a local store when steps get pods (``task_pods.check_store_reaches_pods``): the
+    store the run config names, else the environment's, as the store resource resolves it."""
+    from ..storage import select
+
+    config = (((run_config or {}).get("resources") or {}).get("flowassets_store") or {}).get("config") or {}
+    location = select.location(config.get("datastore"), config.get("sysroot"))
+    task_pods.check_store_reaches_pods(location, job_name)
 
 
 def _interrupted(event: DagsterEvent) -> bool:

@@ -291,7 +291,13 @@ def test_with_option_tags_every_op_and_only_decorated_ones_without_it():
     compute = {n.name: n.definition.tags["flowassets/compute"] for n in default.graph.nodes}
     assert compute == {"start": "local", "train": "kubernetes", "square": "kubernetes",
                        "join": "local", "end": "local"}
-    assert default.executor_def.name == "in_process"
+    # Kubernetes steps reach a cluster by default: "auto" is hybrid with a K8sRunLauncher and
+    # in-process without one; a flow with no Kubernetes step keeps the plain in-process executor.
+    assert default.executor_def.name == "flowassets"
+    assert default.graph.node_named("square").definition.tags["flowassets/task-pods"] == "true"
+    assert "flowassets/task-pods" not in default.graph.node_named("train").definition.tags
+    plain = job_from_file(str(FLOWS / "plain_flow.py"), "PlainFlow")
+    assert plain.executor_def.name == "in_process"
     hybrid = job_from_file(str(FLOWS / "hybrid_flow.py"), "HybridFlow", json.dumps({"executor": "hybrid"}))
     assert hybrid.executor_def.name == "flowassets_hybrid"
     assert job_from_file(str(FLOWS / "hybrid_flow.py"), "HybridFlow",

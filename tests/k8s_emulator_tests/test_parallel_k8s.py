@@ -28,7 +28,9 @@ NODES = 3
 
 
 def write_instance(home: Path, kubeconfig: Path, namespace: str) -> None:
-    env = {"FLOWASSETS_DATASTORE_SYSROOT_LOCAL": os.environ["FLOWASSETS_DATASTORE_SYSROOT_LOCAL"]}
+    # The emulator's pods are processes here: the local store is at the same path in each.
+    env = {"FLOWASSETS_DATASTORE_SYSROOT_LOCAL": os.environ["FLOWASSETS_DATASTORE_SYSROOT_LOCAL"],
+           "FLOWASSETS_DATASTORE_LOCAL_SHARED": "1"}
     launcher = {
         "service_account_name": "default",
         "instance_config_map": "dagster-instance",  # a cluster would mount it; unused here
