@@ -51,8 +51,16 @@ POD_NAME_ENV = "FLOWASSETS_KUBERNETES_POD_NAME"
 POD_NAMESPACE_ENV = "FLOWASSETS_KUBERNETES_POD_NAMESPACE"
 NODE_IP_ENV = "FLOWASSETS_KUBERNETES_NODE_IP"
 NODE_NAME_ENV = "FLOWASSETS_KUBERNETES_NODE_NAME"
+POD_IP_ENV = "FLOWASSETS_KUBERNETES_POD_IP"
 POD_ENV = {POD_NAME_ENV: "metadata.name", POD_NAMESPACE_ENV: "metadata.namespace",
-           NODE_IP_ENV: "status.hostIP", NODE_NAME_ENV: "spec.nodeName"}
+           NODE_IP_ENV: "status.hostIP", NODE_NAME_ENV: "spec.nodeName", POD_IP_ENV: "status.podIP"}
+#: Set on @parallel nodes 1..N-1: node 0's pod IP, where they meet (``current.parallel.main_ip``).
+MAIN_IP_ENV = "FLOWASSETS_PARALLEL_MAIN_IP"
+
+
+def in_step_pod() -> bool:
+    """True inside a pod flowassets made for a step (these downward-API variables are set)."""
+    return bool(os.environ.get(POD_NAME_ENV) and os.environ.get(POD_NAMESPACE_ENV))
 _ENV_FALLBACKS = {"namespace": ENV_NAMESPACE, "service_account": ENV_SERVICE_ACCOUNT, "image": ENV_IMAGE}
 
 
@@ -235,11 +243,12 @@ def mb_quantity(mb: float) -> str:
 
 
 def deadline_seconds(graph: model.FlowGraph, node: model.StepNode) -> int:
-    """Job activeDeadlineSeconds: 5 days, or what @timeout (times @retry attempts) allows.
+    """The step pod's Job activeDeadlineSeconds: 5 days, or what @timeout (times @retry
+    attempts, which run inside the one pod) allows.
 
-    A step inside a foreach runs all its tasks in one pod, in waves of --max-workers, so its
-    wall time is not known here; it keeps the 5-day ceiling and the runtime enforces @timeout
-    per task inside the pod."""
+    A step inside a foreach (or a @parallel step) gets a pod per task on a cluster; each task
+    pod's own deadline is @timeout plus the grace (``runtime.pod_tasks.task_deadline_s``), as each
+    attempt is a new pod. The step-level value stays the 5-day ceiling for those steps."""
     limit = timeout_seconds(node.decorators)
     if not limit or any(graph[p].kind == model.FOREACH for p in node.split_parents if p in graph.steps):
         return DEFAULT_TIMEOUT_S

@@ -32,7 +32,8 @@ import pickle
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Mapping
+from dataclasses import replace
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from ..errors import FlowassetsError
 from .kubernetes import FLOW_LABEL, RUN_LABEL, STEP_LABEL
@@ -92,6 +93,9 @@ class PodJob:
     result_key: str
     deadline_s: int | None = None
     env: Mapping[str, str] = field(default_factory=dict)
+    #: Called with the run's live task pods before creating this Job: the extra environment it
+    #: needs from them (a @parallel node: node 0's pod IP), or None to wait for the next tick.
+    needs: Callable[[list[Any]], Mapping[str, str] | None] | None = None
 
 
 @dataclass
@@ -242,6 +246,11 @@ def run_pod_jobs(jobs: Iterable[PodJob], target: PodTarget, max_pods: int,
                     unlisted += 1
             room = max(1, max_pods) - len(pods) - unlisted
             while waiting is not None and room > 0:
+                if waiting.needs is not None:
+                    extra = waiting.needs(pods)
+                    if extra is None:
+                        break  # what it needs is not there yet: the next tick asks again
+                    waiting = replace(waiting, env={**waiting.env, **extra}, needs=None)
                 _create(target, waiting)
                 live[waiting.name] = _Live(waiting, time.monotonic())
                 waiting, room = next(queue, None), room - 1

@@ -11,7 +11,6 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..compute.parallel import in_step_pod, run_parallel_node, stop_parallel_workers
 from ..compute.spec import timeout_seconds
 from ..errors import StepFailure
 from ..graph import model
@@ -35,22 +34,6 @@ class StepSettings:
 
 def execute_step(ctx: RunContext, step: str, upstream: list[StepResult],
                  settings: StepSettings = StepSettings(), on_log: LogFn | None = None) -> StepResult:
-    if in_step_pod() and _is_parallel(ctx.graph, ctx.graph[step]):
-        try:
-            return _execute_step(ctx, step, upstream, settings, on_log)
-        except BaseException:
-            # Interrupted (run cancelled) or failed: no worker pod may outlive the step. Their
-            # forked parents were SIGKILLed and could not delete them; finished ones are kept.
-            try:
-                stop_parallel_workers()
-            except Exception:  # noqa: BLE001 - never hide the step's own outcome
-                pass
-            raise
-    return _execute_step(ctx, step, upstream, settings, on_log)
-
-
-def _execute_step(ctx: RunContext, step: str, upstream: list[StepResult], settings: StepSettings,
-                  on_log: LogFn | None) -> StepResult:
     node = ctx.graph[step]
     specs = plan_tasks(ctx.graph, step, upstream)
     retry = node.decorator("retry")
@@ -71,7 +54,7 @@ def _execute_step(ctx: RunContext, step: str, upstream: list[StepResult], settin
         if settings.pods is not None:
             outcomes = run_in_pods(todo, ctx, settings.pods, workers)
         else:
-            outcomes = run_forked(todo, lambda s: _run_one(s, ctx), workers,
+            outcomes = run_forked(todo, lambda s: run_task(s, ctx), workers,
                                   lambda s: (limit + settings.hard_timeout_grace_s) if limit else None)
         for outcome in outcomes:
             spec = outcome.item
@@ -88,7 +71,7 @@ def _execute_step(ctx: RunContext, step: str, upstream: list[StepResult], settin
             task_progress(step, len(records) + len(failures), len(specs), spec.task_id, outcome.log)
             if gang and (again or failures):
                 break
-            if failures and settings.pods is not None:
+            if failures and settings.pods is not None and not gang:
                 # The step has failed: its other task pods would only spend the cluster's time.
                 outcomes.close()
                 failures.append(_stopped_note(len(specs) - len(records) - len(failures)))
@@ -119,26 +102,18 @@ def _stop_gang(outcomes: Any, todo: list[TaskSpec], records: dict[str, TaskRecor
     """One @parallel node failed: the others would wait for it forever in their rendezvous, so
     they are stopped now (their worker pods too), and a retry re-runs the whole gang, as
     Metaflow does. Returns the tasks to retry (none when the failure is final)."""
-    outcomes.close()  # kills the nodes still running
+    outcomes.close()  # kills the nodes still running (their processes, or deletes their pods)
     for spec in todo:
         records.pop(spec.task_id, None)
-    if failures:  # final: execute_step deletes the worker pods as the step fails
+    if failures:
         if len(todo) > 1:
             failures.append("The other @parallel nodes of the step were stopped.")
         return []
-    if in_step_pod():
-        stop_parallel_workers()  # their worker pods too, before the retry starts new ones
     return list(todo)
 
 
 def _is_parallel(graph: model.FlowGraph, node: model.StepNode) -> bool:
     return graph.is_parallel_node(node)
-
-
-def _run_one(spec: TaskSpec, ctx: RunContext) -> TaskRecord:
-    if in_step_pod() and _is_parallel(ctx.graph, ctx.graph[spec.step]):
-        return run_parallel_node(spec, ctx)  # node 0 here, the others in pods of their own
-    return run_task(spec, ctx)
 
 
 def _catch_fallback(ctx: RunContext, spec: TaskSpec, outcome: ChildOutcome) -> TaskRecord:

@@ -2,15 +2,18 @@
 
 Writes each task's payload to the store just before its Job is created (a 1,000-task foreach
 does not write 1,000 payloads before the first pod starts) and hands the Jobs to the launcher.
+@parallel nodes are task pods too, through the same launcher: node 0's pod is created first
+and listens on its own pod IP; nodes 1..N-1 are created once that IP is known, with it as
+``current.parallel.main_ip`` (as ``torch.distributed``'s ``MASTER_ADDR``).
 """
 
 from __future__ import annotations
 
 import inspect
 import pickle
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
-from ..compute.kubernetes import DEADLINE_GRACE_S
+from ..compute.kubernetes import DEADLINE_GRACE_S, MAIN_IP_ENV
 from ..compute.outcome import TaskOutcome
 from ..compute.spec import timeout_seconds
 from ..compute.task_pods import (
@@ -28,20 +31,41 @@ def run_in_pods(todo: list[TaskSpec], ctx: RunContext, target: PodTarget,
     flow = ctx.graph.flow_name
     flow_file = inspect.getfile(ctx.flow_cls)
 
+    gang = ctx.graph.is_parallel_node(ctx.graph[todo[0].step]) if todo else False
+
     def jobs() -> Iterator[PodJob]:
+        control: str | None = None
         for spec in todo:
             key = safe_key(flow, "runs", ctx.run_id, spec.step, "pods", f"{spec.task_id}.{spec.attempt}")
             payload = TaskPayload(spec, ctx.run_id, flow_file, ctx.flow_cls.__name__, ctx.max_num_splits,
                                   ctx.origin_run_id, dict(ctx.parameters) if spec.step == "start" else {})
             backend.put_bytes(key + ".spec", pickle.dumps(payload, protocol=5))
             index = spec.foreach_stack[-1].index if spec.foreach_stack else None
+            name = job_name(ctx.run_id, spec.step, spec.task_id, spec.attempt)
             yield PodJob(
-                item=spec, name=job_name(ctx.run_id, spec.step, spec.task_id, spec.attempt),
+                item=spec, name=name,
                 labels=task_labels(flow, spec.step, ctx.run_id, spec.task_id, index, spec.attempt),
                 args=("python", "-m", WORKER_MODULE, location, flow, key), result_key=key + ".result",
-                deadline_s=task_deadline_s(ctx, spec.step))
+                deadline_s=task_deadline_s(ctx, spec.step),
+                needs=_main_ip_of(control) if gang and control else None)
+            if gang and control is None:
+                control = name
 
     return run_pod_jobs(jobs(), target, max_pods, backend)
+
+
+def _main_ip_of(control_job: str) -> Callable[[list[Any]], dict[str, str] | None]:
+    """Node 0's pod IP, once its pod has one, for the other @parallel nodes (kept once seen:
+    the later nodes' Jobs may be created after node 0's pod has left the live list)."""
+    seen: dict[str, str] = {}
+
+    def needs(pods: list[Any]) -> dict[str, str] | None:
+        for pod in pods:
+            if (pod.metadata.labels or {}).get("job-name") == control_job and pod.status and pod.status.pod_ip:
+                seen[MAIN_IP_ENV] = pod.status.pod_ip
+        return dict(seen) or None
+
+    return needs
 
 
 def task_deadline_s(ctx: RunContext, step: str) -> int | None:

@@ -15,8 +15,9 @@ from typing import Any, Mapping
 
 from ..authoring.current import ParallelInfo, current
 from ..authoring.flowspec import Inputs
-from ..compute.kubernetes import NODE_IP_ENV, NODE_NAME_ENV, POD_NAME_ENV, POD_NAMESPACE_ENV
-from ..compute.parallel import MAIN_IP_ENV
+from ..compute.kubernetes import (
+    MAIN_IP_ENV, NODE_IP_ENV, NODE_NAME_ENV, POD_IP_ENV, POD_NAME_ENV, POD_NAMESPACE_ENV,
+)
 from ..compute.spec import timeout_seconds
 from ..errors import FlowassetsError, ForeachError, StepFailure, TaskTimeout
 from ..graph import model
@@ -161,8 +162,10 @@ def _parallel_info(graph: model.FlowGraph, node: model.StepNode, spec: TaskSpec)
         return None
     frame = spec.foreach_stack[-1]
     control = "_".join(str(f.index) for f in spec.foreach_stack[:-1]) + ("_" if len(spec.foreach_stack) > 1 else "") + "0"
-    # On Kubernetes every node's pod is told the control pod's IP (compute/parallel.py).
-    return ParallelInfo(os.environ.get(MAIN_IP_ENV, "127.0.0.1"), frame.num_splits, frame.index, control)
+    # On Kubernetes node 0 listens on its own pod IP and the other nodes' pods are told it
+    # (runtime/pod_tasks.py); locally every node is on 127.0.0.1.
+    main_ip = os.environ.get(MAIN_IP_ENV) or (os.environ.get(POD_IP_ENV) if frame.index == 0 else None)
+    return ParallelInfo(main_ip or "127.0.0.1", frame.num_splits, frame.index, control)
 
 
 def _base_namespace(spec: TaskSpec, ctx: RunContext, param_names: frozenset[str]) -> dict[str, ArtifactRef]:

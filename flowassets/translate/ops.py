@@ -99,17 +99,18 @@ def task_pod_target(context: Any, graph: model.FlowGraph, node: model.StepNode,
                     location: str) -> Any:
     """Where this step's tasks run as pods, or None to fork them in this process.
 
-    A step that runs on Kubernetes gets one pod per task when the instance has a cluster (a
-    K8sRunLauncher): launched from here, unless this process already is the step's own pod and
-    the step has a single task (not inside a foreach). @parallel nodes keep their gang launcher
-    (``compute.parallel``). Without a K8sRunLauncher, @kubernetes steps run here, as on a laptop."""
+    A step that runs on Kubernetes gets one pod per task (or per @parallel node) when the
+    instance has a cluster (a K8sRunLauncher): launched from here, unless this process already is
+    the step's own pod and the step has a single task. Without a K8sRunLauncher, @kubernetes
+    steps run here, as on a laptop."""
     tags = context.op_def.tags
-    if K8S_CONFIG_TAG not in tags or graph.is_parallel_node(node):
+    if K8S_CONFIG_TAG not in tags:
         return None
     from ..compute import task_pods
-    from ..compute.parallel import in_step_pod
+    from ..compute.kubernetes import in_step_pod
 
-    if (in_step_pod() and not graph.inside_foreach(node)) or not task_pods.has_k8s_run_launcher(context.instance):
+    single = not graph.inside_foreach(node) and not graph.is_parallel_node(node)
+    if (in_step_pod() and single) or not task_pods.has_k8s_run_launcher(context.instance):
         return None
     task_pods.check_store_reaches_pods(location, graph.flow_name)
     execution = ((context.run_config or {}).get("execution") or {}).get("config") or {}

@@ -104,8 +104,9 @@ class FlowTranslator:
         tags: dict[str, Any] = {FLOW_TAG: graph.flow_name, STEP_TAG: node.name}
         k8s = self.get_k8s_config(graph, node)
         tags[COMPUTE_TAG] = "kubernetes" if k8s is not None else "local"
-        if k8s is not None and graph.inside_foreach(node) and not graph.is_parallel_node(node):
-            # One pod per task: the op itself runs beside the run worker and launches them.
+        if k8s is not None and (graph.inside_foreach(node) or graph.is_parallel_node(node)):
+            # One pod per task (or @parallel node): the op runs beside the run worker and
+            # launches them.
             tags[TASK_PODS_TAG] = "true"
         if k8s is not None:
             from ..compute.k8s_manifest import validated_k8s_config
