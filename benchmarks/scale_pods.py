@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import bisect
 import json
 import math
 import os
@@ -54,6 +55,7 @@ from tests.support.k8s_emulator.fixtures import (  # noqa: E402
     RunningEmulator, max_concurrent, start_emulator, stop_emulator,
 )
 
+DEFAULT_POLL_S = 1.0  # flowassets.compute.task_pods.DEFAULT_POLL_S
 DEFAULT_OUTPUT = ROOT / "benchmarks" / "results" / "scale_pods.json"
 FLOW_NAME = "ScalePodsFlow"
 STEP = "work"
@@ -98,6 +100,13 @@ class ProcInfo:
     step: str | None
     peak_rss_kb: int = 0  # largest sampled VmRSS
     hwm_kb: int = 0  # VmHWM (the kernel's own peak RSS), as last read before the process ended
+    cpu_s: float = 0.0  # user + system CPU time, as last read
+    cpu_timeline: list[tuple[float, float]] = field(default_factory=list)  # (epoch, cpu_s)
+
+    def cpu_at(self, when: float) -> float:
+        """CPU time used by ``when`` (the last sample at or before it)."""
+        i = bisect.bisect_right(self.cpu_timeline, (when, math.inf))
+        return self.cpu_timeline[i - 1][1] if i else 0.0
 
 
 @dataclass
@@ -135,6 +144,8 @@ class TreeSampler:
                 info = self.procs[pid] = ProcInfo(pid, _cmdline(pid), _step_of(pid))
             info.peak_rss_kb = max(info.peak_rss_kb, rss)
             info.hwm_kb = max(info.hwm_kb, hwm or 0)
+            info.cpu_s = max(info.cpu_s, _cpu_s(pid))
+            info.cpu_timeline.append((time.time(), info.cpu_s))
             total += rss
         self.peak_sum_kb = max(self.peak_sum_kb, total)
         self.samples += 1
@@ -152,6 +163,19 @@ def _status_kb(pid: int) -> tuple[int | None, int | None]:
     except (OSError, ValueError):
         return None, None
     return rss, hwm
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_s(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rindex(b")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime
 
 
 def _cmdline(pid: int) -> str:
@@ -247,13 +271,22 @@ def analyse_pods(pods: list[dict], max_workers: int) -> dict[str, Any]:
     }
 
 
-def analyse_requests(records: list[dict], tasks: int) -> dict[str, Any]:
+def analyse_requests(records: list[dict], tasks: int, poll_s: float) -> dict[str, Any]:
     by_kind = Counter(f"{r['verb']} {r['resource']}" for r in records)
     lists = [r for r in records if r["verb"] == "list"]
     per_object = [r for r in records if r["verb"] != "list"]
     list_ms = [r["durationMs"] for r in lists if r.get("durationMs") is not None]
     pod_lists = sorted(r["time"] for r in lists if r["resource"] == "pods")
     tick_gaps = [b - a for a, b in zip(pod_lists, pod_lists[1:])]
+    # The launcher's loop: list, read finished tasks' results, create new Jobs, sleep poll_s.
+    # What a tick takes beyond its sleep is the launcher's own work (and, here, its wait for CPU).
+    busy = [max(0.0, gap - poll_s) for gap in tick_gaps]
+    creates = sorted(r["time"] for r in records if r["verb"] == "create" and r["resource"] == "jobs")
+    create_gaps = []  # consecutive creates in one tick: the launcher's cost per created task
+    for a, b in zip(creates, creates[1:]):
+        following = bisect.bisect_right(pod_lists, a)
+        if following == len(pod_lists) or pod_lists[following] > b:
+            create_gaps.append(b - a)
     errors = Counter(f"{r['verb']} {r['resource']} {r['status']}" for r in records
                      if r.get("status") is not None and r["status"] >= 400)
     return {
@@ -266,11 +299,13 @@ def analyse_requests(records: list[dict], tasks: int) -> dict[str, Any]:
         "list_share": len(lists) / len(records) if records else None,
         "list_ms_emulator_side": _percentiles(list_ms),
         "pod_list_interval_s": _percentiles(tick_gaps),
+        "launcher_busy_s_per_task": sum(busy) / tasks,
+        "create_to_create_in_tick_s": _percentiles(create_gaps),
         "errors": dict(errors),
     }
 
 
-def launcher_memory(sampler: TreeSampler) -> dict[str, Any]:
+def launcher_memory(sampler: TreeSampler, window: tuple[float | None, float | None]) -> dict[str, Any]:
     procs = list(sampler.procs.values())
     launchers = [p for p in procs if p.step == STEP]
     launcher = max(launchers, key=lambda p: p.hwm_kb, default=None)
@@ -279,12 +314,16 @@ def launcher_memory(sampler: TreeSampler) -> dict[str, Any]:
         "launcher_pid": launcher.pid if launcher else None,
         "launcher_peak_rss_mb": launcher.peak_rss_kb / 1024 if launcher else None,
         "launcher_hwm_mb": launcher.hwm_kb / 1024 if launcher else None,
+        "launcher_cpu_s": launcher.cpu_s if launcher else None,
+        # from the first task pod created to the last one finished: the launcher's work for the pods
+        "launcher_cpu_in_step_s": (launcher.cpu_at(window[1]) - launcher.cpu_at(window[0])
+                                   if launcher and None not in window else None),
         "largest_process_mb": max(largest.hwm_kb, largest.peak_rss_kb) / 1024 if largest else None,
         "largest_process": (largest.step or largest.cmd[:80]) if largest else None,
         "tree_sum_peak_mb": sampler.peak_sum_kb / 1024,
         "samples": sampler.samples,
         "processes": [{"pid": p.pid, "step": p.step, "cmd": p.cmd[:120], "peak_rss_mb": p.peak_rss_kb / 1024,
-                       "hwm_mb": p.hwm_kb / 1024} for p in sorted(procs, key=lambda p: p.pid)],
+                       "hwm_mb": p.hwm_kb / 1024, "cpu_s": p.cpu_s} for p in sorted(procs, key=lambda p: p.pid)],
     }
 
 
@@ -331,8 +370,17 @@ def run_benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                      **s3.env}
         if args.poll_s is not None:
             store_env["FLOWASSETS_KUBERNETES_POLL_S"] = str(args.poll_s)
+        poll_s = args.poll_s if args.poll_s is not None else DEFAULT_POLL_S
+        pod_env = dict(store_env)
+        if args.nice_pods:
+            # Pods on their own nodes do not take the launcher's CPU; here they share 2 cores with
+            # it. A sitecustomize in the pods' PYTHONPATH lowers each pod's priority at start.
+            site = workdir / "pod_site"
+            site.mkdir()
+            (site / "sitecustomize.py").write_text(f"import os\nos.nice({int(args.nice_pods)})\n")
+            pod_env["PYTHONPATH"] = os.pathsep.join([str(site), str(ROOT)])
         home = workdir / "dagster_home"
-        write_dagster_home(home, emulator, pg.url(db), store_env)
+        write_dagster_home(home, emulator, pg.url(db), pod_env)
         flow_file = workdir / "scale_pods_flow.py"
         flow_file.write_text(FLOW_TEMPLATE.format(tasks=n, name=FLOW_NAME, step=STEP))
 
@@ -383,15 +431,16 @@ def run_benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             "load_average_after": [round(x, 2) for x in load_after],
             "command": " ".join(["flowassets", *argv[3:]]).replace(str(workdir), "$WORKDIR"),
             "tasks": n, "max_workers": w,
-            "poll_s": args.poll_s if args.poll_s is not None else "default (1.0)",
+            "poll_s": poll_s,
+            "nice_pods": args.nice_pods,
             "wall_s": wall_s,
             "cli_tree_cpu_s": usage.ru_utime + usage.ru_stime,
             "before_first_pod_s": pod_stats["first_created"] - began_wall if pod_stats["first_created"] else None,
             "after_last_pod_s": ended_wall - pod_stats["last_finished"] if pod_stats["last_finished"] else None,
             "read_back": check,
             **{k: v for k, v in pod_stats.items() if k not in ("first_created", "last_finished")},
-            "memory": launcher_memory(sampler),
-            "requests": analyse_requests(records, n),
+            "memory": launcher_memory(sampler, (pod_stats["first_created"], pod_stats["last_finished"])),
+            "requests": analyse_requests(records, n, poll_s),
         }
         return result
     finally:
@@ -430,6 +479,12 @@ def print_report(r: dict[str, Any]) -> None:
          f"{_f(lat['max'], '{:.3f}')} s"),
         ("slot freed -> next create p50 / p90 / max",
          f"{_f(refill['p50'])} / {_f(refill['p90'])} / {_f(refill['max'])} s"),
+        ("launcher busy per task (tick time beyond the poll sleep)",
+         f"{req['launcher_busy_s_per_task'] * 1000:.0f} ms; create -> next create in a tick p50 "
+         f"{_f(req['create_to_create_in_tick_s']['p50'] and req['create_to_create_in_tick_s']['p50'] * 1000, '{:.0f}')} ms"),
+        ("launcher CPU: whole step process / during the foreach (per task)",
+         f"{_f(mem['launcher_cpu_s'], '{:.1f}')} s / {_f(mem['launcher_cpu_in_step_s'], '{:.1f}')} s "
+         f"({_f(mem['launcher_cpu_in_step_s'] and mem['launcher_cpu_in_step_s'] * 1000 / r['tasks'], '{:.1f}')} ms)"),
         ("launcher (execute_step work) peak RSS", f"{_f(mem['launcher_hwm_mb'], '{:.0f}')} MB "
                                                   f"(sampled {_f(mem['launcher_peak_rss_mb'], '{:.0f}')} MB)"),
         ("largest single process in the CLI tree", f"{_f(mem['largest_process_mb'], '{:.0f}')} MB "
@@ -452,7 +507,8 @@ def print_report(r: dict[str, Any]) -> None:
     rows.append(("load average before / after", f"{r['load_average_before'][0]:.2f} / "
                                                 f"{r['load_average_after'][0]:.2f}"))
     print()
-    print(f"{r['date_utc']} UTC, {r['machine']['cpus']} CPUs, {r['command']}")
+    extra = f", poll {r['poll_s']} s" + (f", pods at nice {r['nice_pods']}" if r["nice_pods"] else "")
+    print(f"{r['date_utc']} UTC, {r['machine']['cpus']} CPUs, {r['command']}{extra}")
     print("| measure | value |\n|---|---|")
     for name, value in rows:
         print(f"| {name} | {value} |")
@@ -464,6 +520,9 @@ def main() -> None:
     parser.add_argument("--max-workers", type=int, default=50, help="task pods at once (default 50)")
     parser.add_argument("--poll-s", type=float, default=None,
                         help="FLOWASSETS_KUBERNETES_POLL_S for the launcher (default: its own, 1.0)")
+    parser.add_argument("--nice-pods", type=int, default=0, metavar="N",
+                        help="run every pod process at nice N (0: off), so the launcher gets the CPU "
+                        "first, as when pods run on other nodes")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, state)")
     args = parser.parse_args()
@@ -484,7 +543,9 @@ def main() -> None:
             existing = json.loads(args.output.read_text())
         except ValueError:
             existing = {}
-    existing.setdefault("runs", {})[f"tasks={args.tasks},max_workers={args.max_workers}"] = result
+    key = f"tasks={args.tasks},max_workers={args.max_workers}" + (f",nice_pods={args.nice_pods}"
+                                                                   if args.nice_pods else "")
+    existing.setdefault("runs", {})[key] = result
     args.output.write_text(json.dumps(existing, indent=2, sort_keys=True) + "\n")
     print(f"\nwrote {args.output}")
     if result["peak_concurrent"] > args.max_workers:
