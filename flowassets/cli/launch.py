@@ -160,6 +160,9 @@ def launch(request: LaunchRequest, out: TextIO = sys.stdout,
                     # Failed outside any step (the executor could not start, a pod could not be
                     # made): the run's own error is the only reason there is.
                     failures.append((None, _failure_text(event) if _has_error(event) else event.message))
+    except Exception as exc:  # noqa: BLE001 - Dagster re-raises what failed the run outside a step
+        if not any(step is None for step, _ in failures):
+            failures.append((None, f"{type(exc).__name__}: {exc}"))
     finally:
         display.close()
         if previous is None:

@@ -97,3 +97,20 @@ def test_dagster_job_execute_runs_an_example(tmp_path):
     total = read_back("import json; from flowassets.client import Flow; "
                       "print(json.dumps(Flow('MergeFlow').latest_successful_run.data.total))", tmp_path)
     assert total == 65
+
+
+def test_a_run_that_fails_outside_any_step_prints_the_runs_own_error(tmp_path, capsys):
+    """dagster-k8s's k8s executor outside a cluster cannot start (no in-cluster config): no step
+    ever runs, and the summary says why instead of only "FAILED: 0/4 steps"."""
+    from flowassets.cli.launch import LaunchRequest, launch
+    from flowassets.cli.main import _summary
+
+    flow = str(Path(__file__).resolve().parents[1] / "flows" / "params_flow.py")
+    result = launch(LaunchRequest(path=flow, flow_name="ParamsFlow", quiet=True,
+                                  translator_options={"executor": "k8s"}))
+    assert not result.success and result.steps_done == 0
+    ((step, reason),) = result.failures
+    assert step is None and "Service host/port is not set" in reason
+    _summary("ParamsFlow", result, flow)
+    err = capsys.readouterr().err
+    assert "The run failed:" in err and "Service host/port is not set" in err
