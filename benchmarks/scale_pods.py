@@ -168,14 +168,16 @@ def _status_kb(pid: int) -> tuple[int | None, int | None]:
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
-def _cpu_s(pid: int) -> float:
+def _cpu_s(pid: int, children: bool = False) -> float:
+    """User + system CPU seconds of ``pid`` (``children``: of its waited-for descendants)."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as handle:
             stat = handle.read()
     except OSError:
         return 0.0
     fields = stat[stat.rindex(b")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime
+    first = 13 if children else 11  # cutime, cstime / utime, stime
+    return (int(fields[first]) + int(fields[first + 1])) / _TICK
 
 
 def _cmdline(pid: int) -> str:
@@ -203,6 +205,87 @@ def _step_of(pid: int) -> str | None:
             except (ValueError, zlib.error):
                 return None
     return None
+
+
+# -- where the launcher's time goes: a stack sampler in the step process -------------------------
+
+#: Loaded by every process of the CLI's tree through a sitecustomize (``--profile-launcher``); it
+#: samples the main thread of the ``work`` step's ``execute_step`` process only.
+SAMPLER_SITE = r'''
+import base64, json, os, sys, threading, time, zlib
+
+def _step():
+    raw = os.environ.get("DAGSTER_COMPRESSED_EXECUTE_STEP_ARGS")
+    if not raw:
+        return None
+    try:
+        return json.loads(zlib.decompress(base64.b64decode(raw))).get("step_keys_to_execute")
+    except Exception:
+        return None
+
+def _sample(out, interval):
+    main = threading.main_thread().ident
+    counts, last = {}, time.monotonic()
+    while True:
+        time.sleep(interval)
+        frame = sys._current_frames().get(main)
+        stack = []
+        while frame is not None:
+            code = frame.f_code
+            stack.append(f"{code.co_name}:{os.path.basename(code.co_filename)}:{frame.f_lineno}")
+            frame = frame.f_back
+        key = ";".join(reversed(stack))
+        counts[key] = counts.get(key, 0) + 1
+        if time.monotonic() - last > 2.0:
+            last = time.monotonic()
+            with open(out + ".tmp", "w") as handle:
+                json.dump({"interval_s": interval, "counts": counts}, handle)
+            os.replace(out + ".tmp", out)
+
+if _step() == [__STEP__]:
+    threading.Thread(target=_sample, args=(__OUT__, 0.005), daemon=True).start()
+'''
+
+#: Where a sample is, from the innermost frame outwards: the first that matches names it.
+SAMPLE_CATEGORIES = (
+    ("_live_task_pods", "list live task pods (API)"),
+    ("_create", "create a Job (construct + API)"),
+    ("_result", "read a task's result (S3 HEAD + GET)"),
+    ("save_log", "save a task's log (S3 PUT)"),
+    ("jobs:pod_tasks.py", "write a task's spec (S3 PUT)"),
+    ("_explain", "explain a dead pod"),
+    ("_job_status", "read Job status (API)"),
+    ("_check", "check a task (other)"),
+    ("task_progress", "progress listener"),
+    ("flush:ops.py", "Dagster log events (task output)"),
+    ("add:ops.py", "Dagster log events (task output)"),
+    ("run_pod_jobs", "poll sleep and loop"),
+)
+
+
+def launcher_profile(path: Path, window_s: float | None) -> dict[str, Any] | None:
+    """Samples of the launcher's main thread while it ran the pods, by what it was doing."""
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text())
+    totals: Counter = Counter()
+    for stack, count in data["counts"].items():
+        if "run_pod_jobs" not in stack and "execute_step:execute.py" not in stack:
+            totals["step start-up and Dagster (outside the foreach)"] += count
+            continue
+        frames = stack.split(";")[::-1]  # innermost first
+        for frame in frames:
+            name, file, _ = frame.split(":")
+            hit = next((label for key, label in SAMPLE_CATEGORIES
+                        if key == name or key == f"{name}:{file}"), None)
+            if hit:
+                totals[hit] += count
+                break
+        else:
+            totals["other, in the step: " + frames[0]] += count
+    interval = data["interval_s"]
+    return {"interval_s": interval, "window_s": window_s,
+            "seconds": {k: v * interval for k, v in totals.most_common()}}
 
 
 # -- set-up ------------------------------------------------------------------------------------
@@ -387,11 +470,19 @@ def run_benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("FLOWASSETS_", "AWS_", "DAGSTER_", "KUBECONFIG"))}
         env.update(store_env, DAGSTER_HOME=str(home))
+        profile_path = workdir / "launcher_profile.json"
+        if args.profile_launcher:
+            site = workdir / "cli_site"
+            site.mkdir()
+            (site / "sitecustomize.py").write_text(
+                SAMPLER_SITE.replace("__STEP__", repr(STEP)).replace("__OUT__", repr(str(profile_path))))
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), env.get("PYTHONPATH")]))
         run_id_file = workdir / "run_id"
         argv = [sys.executable, "-m", "flowassets.cli.main", "run", str(flow_file),
                 "--max-workers", str(w), "--max-num-splits", str(n), "--run-id-file", str(run_id_file),
                 "--quiet"]
         mark = emulator.request_mark()
+        emu_cpu = _cpu_s(emulator.pid), _cpu_s(emulator.pid, children=True)
         out_path, err_path = workdir / "run.out", workdir / "run.err"
         print(f"running {' '.join(['flowassets', *argv[3:]])}", flush=True)
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
@@ -415,6 +506,9 @@ def run_benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             tail = (err_path.read_text(errors="replace")[-4000:] + out_path.read_text(errors="replace")[-2000:])
             raise SystemExit(f"flowassets run exited with {cli.returncode}:\n{tail}")
         run_id = run_id_file.read_text().strip()
+        # Every pod process is the emulator's child: their CPU is its children's CPU.
+        pods_cpu_s = _cpu_s(emulator.pid, children=True) - emu_cpu[1]
+        emulator_cpu_s = _cpu_s(emulator.pid) - emu_cpu[0]
         records = emulator.requests(since=mark)
         pods = emulator.pods(namespace=NAMESPACE, label_selector=f"flowassets.io/run-id={run_id},{TASKS_SELECTOR}")
         check = read_back(run_id, env, workdir)
@@ -438,9 +532,13 @@ def run_benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             "before_first_pod_s": pod_stats["first_created"] - began_wall if pod_stats["first_created"] else None,
             "after_last_pod_s": ended_wall - pod_stats["last_finished"] if pod_stats["last_finished"] else None,
             "read_back": check,
+            "pods_cpu_s": pods_cpu_s,
+            "pod_cpu_s_per_task": pods_cpu_s / n,
+            "emulator_cpu_s": emulator_cpu_s,
             **{k: v for k, v in pod_stats.items() if k not in ("first_created", "last_finished")},
             "memory": launcher_memory(sampler, (pod_stats["first_created"], pod_stats["last_finished"])),
             "requests": analyse_requests(records, n, poll_s),
+            "launcher_profile": launcher_profile(profile_path, pod_stats["step_s"]),
         }
         return result
     finally:
@@ -473,6 +571,8 @@ def print_report(r: dict[str, Any]) -> None:
         ("pods succeeded / failed", f"{r['succeeded']} / {r['failed']}"),
         ("peak concurrent task pods", f"{r['peak_concurrent']} (<= {w}: {peak_ok})"),
         ("mean running task pods", _f(r["mean_running"], "{:.1f}")),
+        ("CPU: all pod processes (per pod) / the emulator itself",
+         f"{r['pods_cpu_s']:.0f} s ({r['pod_cpu_s_per_task']:.2f} s) / {r['emulator_cpu_s']:.1f} s"),
         ("pod process run time p50 / p90 / max", f"{_f(run['p50'])} / {_f(run['p90'])} / {_f(run['max'])} s"),
         ("create -> start p50 / p90 / p99 / max",
          f"{_f(lat['p50'], '{:.3f}')} / {_f(lat['p90'], '{:.3f}')} / {_f(lat['p99'], '{:.3f}')} / "
@@ -506,6 +606,11 @@ def print_report(r: dict[str, Any]) -> None:
         rows.append(("  error answers", json.dumps(req["errors"])))
     rows.append(("load average before / after", f"{r['load_average_before'][0]:.2f} / "
                                                 f"{r['load_average_after'][0]:.2f}"))
+    profile = r.get("launcher_profile")
+    if profile:
+        rows.append(("launcher main thread, sampled every 5 ms", ""))
+        for label, seconds in profile["seconds"].items():
+            rows.append((f"  {label}", f"{seconds:.1f} s ({seconds * 1000 / r['tasks']:.0f} ms per task)"))
     print()
     extra = f", poll {r['poll_s']} s" + (f", pods at nice {r['nice_pods']}" if r["nice_pods"] else "")
     print(f"{r['date_utc']} UTC, {r['machine']['cpus']} CPUs, {r['command']}{extra}")
@@ -523,6 +628,8 @@ def main() -> None:
     parser.add_argument("--nice-pods", type=int, default=0, metavar="N",
                         help="run every pod process at nice N (0: off), so the launcher gets the CPU "
                         "first, as when pods run on other nodes")
+    parser.add_argument("--profile-launcher", action="store_true",
+                        help="sample the launcher's main thread every 5 ms and say where its time goes")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, state)")
     args = parser.parse_args()
