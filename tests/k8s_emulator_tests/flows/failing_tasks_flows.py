@@ -1,6 +1,10 @@
 """Foreach steps on Kubernetes whose tasks (one pod each) fail in the ways a cluster makes them
 fail; tests/k8s_emulator_tests/test_task_pod_failures.py injects the pod faults (emulator fault
-rules by task label) and reads each failure. Every foreach is ``width`` tasks wide (6 by default)."""
+rules by task label) and reads each failure. Every foreach is ``width`` tasks wide (6 by default).
+
+The test runs these flows at the same time in one namespace, and a fault rule selects pods by
+flow name, step and foreach index: each failure has a flow name of its own, hence the subclasses
+(steps are inherited, as in Metaflow)."""
 
 import time
 
@@ -93,3 +97,15 @@ class TimeoutTasksFlow(FlowSpec):
     @step
     def end(self):
         pass
+
+
+class UnschedulableTasksFlow(FailingTasksFlow):
+    """A task whose pod no node can take."""
+
+
+class ImagePullTasksFlow(FailingTasksFlow):
+    """A task whose pod cannot pull its image."""
+
+
+class WideForeachFlow(FailingTasksFlow):
+    """A foreach wider than --max-num-splits."""
