@@ -225,9 +225,12 @@ def _step():
 
 def _sample(out, interval):
     main = threading.main_thread().ident
-    counts, last = {}, time.monotonic()
+    counts, last, previous = {}, time.monotonic(), time.monotonic()
     while True:
         time.sleep(interval)
+        now = time.monotonic()
+        # Under load the sampler wakes late: each sample stands for the time since the last one.
+        elapsed, previous = now - previous, now
         frame = sys._current_frames().get(main)
         stack = []
         while frame is not None:
@@ -235,15 +238,28 @@ def _sample(out, interval):
             stack.append(f"{code.co_name}:{os.path.basename(code.co_filename)}:{frame.f_lineno}")
             frame = frame.f_back
         key = ";".join(reversed(stack))
-        counts[key] = counts.get(key, 0) + 1
-        if time.monotonic() - last > 2.0:
-            last = time.monotonic()
+        counts[key] = counts.get(key, 0.0) + elapsed
+        if now - last > 2.0:
+            last = now
             with open(out + ".tmp", "w") as handle:
                 json.dump({"interval_s": interval, "counts": counts}, handle)
             os.replace(out + ".tmp", out)
 
-if _step() == [__STEP__]:
-    threading.Thread(target=_sample, args=(__OUT__, 0.005), daemon=True).start()
+def _guarded(out, interval):
+    try:
+        _sample(out, interval)
+    except BaseException:
+        import traceback
+        with open(out + ".err", "w") as handle:
+            traceback.print_exc(file=handle)
+
+def _is_step_process():
+    # Dagster's compute-log tailers are Python children with the same environment: not them.
+    with open("/proc/self/cmdline", "rb") as handle:
+        return b"execute_step" in handle.read()
+
+if _step() == [__STEP__] and _is_step_process():
+    threading.Thread(target=_guarded, args=(f"{__OUT__}.{os.getpid()}.json", 0.005), daemon=True).start()
 '''
 
 #: Where a sample is, from the innermost frame outwards: the first that matches names it.
@@ -263,11 +279,12 @@ SAMPLE_CATEGORIES = (
 )
 
 
-def launcher_profile(path: Path, window_s: float | None) -> dict[str, Any] | None:
+def launcher_profile(prefix: Path, window_s: float | None) -> dict[str, Any] | None:
     """Samples of the launcher's main thread while it ran the pods, by what it was doing."""
-    if not path.exists():
+    found = [json.loads(p.read_text()) for p in prefix.parent.glob(prefix.name + ".*.json")]
+    if not found:
         return None
-    data = json.loads(path.read_text())
+    data = max(found, key=lambda d: sum(d["counts"].values()))
     totals: Counter = Counter()
     for stack, count in data["counts"].items():
         if "run_pod_jobs" not in stack and "execute_step:execute.py" not in stack:
@@ -283,9 +300,8 @@ def launcher_profile(path: Path, window_s: float | None) -> dict[str, Any] | Non
                 break
         else:
             totals["other, in the step: " + frames[0]] += count
-    interval = data["interval_s"]
-    return {"interval_s": interval, "window_s": window_s,
-            "seconds": {k: v * interval for k, v in totals.most_common()}}
+    return {"interval_s": data["interval_s"], "window_s": window_s,
+            "seconds": {k: round(v, 3) for k, v in totals.most_common()}}
 
 
 # -- set-up ------------------------------------------------------------------------------------
@@ -470,7 +486,7 @@ def run_benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("FLOWASSETS_", "AWS_", "DAGSTER_", "KUBECONFIG"))}
         env.update(store_env, DAGSTER_HOME=str(home))
-        profile_path = workdir / "launcher_profile.json"
+        profile_path = workdir / "launcher_profile"
         if args.profile_launcher:
             site = workdir / "cli_site"
             site.mkdir()
@@ -608,7 +624,7 @@ def print_report(r: dict[str, Any]) -> None:
                                                 f"{r['load_average_after'][0]:.2f}"))
     profile = r.get("launcher_profile")
     if profile:
-        rows.append(("launcher main thread, sampled every 5 ms", ""))
+        rows.append(("launcher main thread, sampled every 5 ms (wall time)", ""))
         for label, seconds in profile["seconds"].items():
             rows.append((f"  {label}", f"{seconds:.1f} s ({seconds * 1000 / r['tasks']:.0f} ms per task)"))
     print()
