@@ -112,6 +112,12 @@ def test_nested_foreach_runs_one_pod_per_task_within_max_workers(cluster):
     assert pod_in_body == recorded and recorded["pod"] == retry["name"] and attempt == 1
     assert recorded["namespace"] == ns and recorded["node"] == "emulator-node"
 
+    # Each task's output, captured in its pod, is read back per task as for a local task.
+    logs = subprocess.run([sys.executable, "-m", "flowassets.cli.main", "logs",
+                           f"NestedPodsFlow/{run_id}/work/2_5"], capture_output=True, text=True, timeout=120)
+    assert logs.returncode == 0, logs.stderr
+    assert f"task 2_5 on {retry['name']}" in logs.stdout
+
     # Bulk polling: requests per task stay a small constant (one create each, the rest shared).
     served = emulator.requests(since=mark, namespace=ns)
     per_kind = Counter(f"{r['verb']} {r['resource']}" for r in served)
