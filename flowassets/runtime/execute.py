@@ -139,9 +139,14 @@ def _describe(ctx: RunContext, spec: TaskSpec, outcome: ChildOutcome) -> str:
     if spec.attempt:
         task += f", attempt {spec.attempt + 1}"
     if outcome.crash:
+        crash = outcome.crash.rstrip()
         tail = _crash_output(outcome.log.decode(errors="replace"))
-        log = ("\nlast output:\n" + "\n".join(tail)) if tail else ""
-        return f"{task} crashed: {outcome.crash}.{log}"
+        # A task pod's diagnosis may already quote the pod's last log lines (and a scheduler
+        # message ends with its own period): no period glued to the quoted log, no log twice.
+        quoted = set(crash.splitlines()[1:])
+        log = ("\nlast output:\n" + "\n".join(tail)) if tail and not set(tail) <= quoted else ""
+        end = "" if quoted or crash.endswith((".", "!", "?")) else "."
+        return f"{task} crashed: {crash}{end}{log}"
     return f"{task} failed:\n{outcome.error}"
 
 

@@ -234,7 +234,10 @@ def test_a_failing_task_pod_fails_the_step_naming_task_pod_and_exit_code_and_sto
     assert "flow FailingTasksFlow, step 'work', task 1 (foreach index 1 of 6" in message, message
     assert f"pod {runs.namespace}/{failed['name']}" in message, message
     assert "Error, exit code 3" in message, message
-    assert "emulator fault exit:3" in message, "the pod's last log lines are shown"
+    summary = message.split("Step 'work' failed:", 1)[1]
+    assert summary.count("emulator fault exit:3") == 1, "the pod's last log lines, shown once"
+    assert "emulator fault exit:3: the container's entrypoint exits with code 3\n" in summary, \
+        "the pod's last log lines, as logged"
 
 
 @pytest.mark.parametrize("name, reasons", [
@@ -262,7 +265,7 @@ def test_a_task_pod_that_cannot_start_fails_the_step_without_waiting_600_s(runs,
     assert any(reason in message for reason in reasons), message
     if name == "unschedulable":
         assert re.search(r"stayed Pending for \d+ s, unschedulable \(Unschedulable\): 0/1 nodes are "
-                         r"available: 1 Insufficient cpu", message), message
+                         r"available: 1 Insufficient cpu\.\n", message), message
     else:
         assert "not found" in message, "the pull's own error (the kubelet's Failed event)"
 
