@@ -13,8 +13,9 @@ the Dagster instance. Every run is ``flowassets run`` in a subprocess with a tim
 
 A run spends most of its time waiting (process start-up, polls), so the module starts every
 run at once (``runs``), each flow under its own name so that a fault rule hits only its own
-run's pods, and each test waits for its run and reads it. How fast a failure was acted on is
-measured on the pods' own records, which CPU load on the test machine does not stretch.
+run's pods, and each test waits for its run and reads it (the local-store test runs last, alone,
+so that any request the namespace sees is its own). How fast a failure was acted on is measured
+on the pods' own records, which CPU load on the test machine does not stretch.
 """
 
 from __future__ import annotations
@@ -107,6 +108,7 @@ class Runs:
             except subprocess.TimeoutExpired:
                 _kill(process)
                 stdout, stderr = process.communicate()
+                self.done[name] = Ran(process.returncode, stdout, stderr, None)
                 pytest.fail(f"flowassets run ({name}) did not end in {RUN_LIMIT_S} s:\n{stdout}\n{stderr}")
             path = self.run_id_file(name)
             self.done[name] = Ran(process.returncode, stdout, stderr,
@@ -311,7 +313,7 @@ def test_timeout_is_each_task_pods_job_deadline_and_fails_a_slow_task(runs):
     assert slow["finishedAt"] - slow["startedAt"] < 60, slow
     # Jobs still running when the step failed were deleted; every other one is still there.
     jobs = {j.metadata.name: j.spec.active_deadline_seconds for j in runs.task_jobs(ran.run_id)}
-    assert slow["job"] in jobs
+    assert slow["job"] in jobs and set(jobs) == {p["job"] for p in pods if p["deletedAt"] is None}
     assert jobs == {name: 4 + DEADLINE_GRACE_S for name in jobs}
 
 
