@@ -93,8 +93,8 @@ def execute_step(ctx: RunContext, step: str, upstream: list[StepResult],
 
 
 def _stopped_note(stopped: int) -> str:
-    return (f"The step's other {stopped} unfinished task(s) were stopped and their pods deleted."
-            if stopped > 0 else "")
+    return (f"The step's other {stopped} unfinished task(s) were not started or were stopped; "
+            "their running pods were deleted." if stopped > 0 else "")
 
 
 def _stop_gang(outcomes: Any, todo: list[TaskSpec], records: dict[str, TaskRecord],
