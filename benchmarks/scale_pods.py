@@ -304,6 +304,16 @@ def launcher_profile(prefix: Path, window_s: float | None) -> dict[str, Any] | N
             "seconds": {k: round(v, 3) for k, v in totals.most_common()}}
 
 
+POD_NICE_SITE = """import os
+os.nice(__NICE__)
+try:
+    with open("/proc/self/autogroup", "w") as handle:
+        handle.write("__NICE__")
+except OSError:
+    pass
+"""
+
+
 # -- set-up ------------------------------------------------------------------------------------
 
 def write_dagster_home(home: Path, emulator: RunningEmulator, pg_url: str, env: dict[str, str]) -> None:
@@ -473,10 +483,13 @@ def run_benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         pod_env = dict(store_env)
         if args.nice_pods:
             # Pods on their own nodes do not take the launcher's CPU; here they share 2 cores with
-            # it. A sitecustomize in the pods' PYTHONPATH lowers each pod's priority at start.
+            # it. A sitecustomize in the pods' PYTHONPATH lowers each pod's priority at start. The
+            # emulator starts each pod in a session of its own, so with the kernel's autogroup
+            # scheduling (sched_autogroup_enabled=1) every pod is a scheduling group of its own,
+            # weighed like the CLI's whole tree: the group's nice is lowered too.
             site = workdir / "pod_site"
             site.mkdir()
-            (site / "sitecustomize.py").write_text(f"import os\nos.nice({int(args.nice_pods)})\n")
+            (site / "sitecustomize.py").write_text(POD_NICE_SITE.replace("__NICE__", str(int(args.nice_pods))))
             pod_env["PYTHONPATH"] = os.pathsep.join([str(site), str(ROOT)])
         home = workdir / "dagster_home"
         write_dagster_home(home, emulator, pg.url(db), pod_env)
@@ -666,8 +679,10 @@ def main() -> None:
             existing = json.loads(args.output.read_text())
         except ValueError:
             existing = {}
-    key = f"tasks={args.tasks},max_workers={args.max_workers}" + (f",nice_pods={args.nice_pods}"
-                                                                   if args.nice_pods else "")
+    key = (f"tasks={args.tasks},max_workers={args.max_workers}"
+           + (f",nice_pods={args.nice_pods}" if args.nice_pods else "")
+           + (f",poll_s={args.poll_s}" if args.poll_s is not None else "")
+           + (",profiled" if args.profile_launcher else ""))
     existing.setdefault("runs", {})[key] = result
     args.output.write_text(json.dumps(existing, indent=2, sort_keys=True) + "\n")
     print(f"\nwrote {args.output}")
