@@ -21,6 +21,7 @@ from kubernetes.client import V1Namespace, V1ObjectMeta, V1Secret
 from flowassets.client import Flow
 from flowassets.compute.task_pods import SHARED_LOCAL_STORE_ENV
 from tests.support.k8s_emulator.fixtures import wait_for
+from tests.support.k8s_emulator.instance import write_k8s_instance
 
 FLOWS = Path(__file__).with_name("flows")
 pytestmark = pytest.mark.xdist_group("k8s_emulator")
@@ -29,22 +30,7 @@ pytestmark = pytest.mark.xdist_group("k8s_emulator")
 def write_instance(home: Path, kubeconfig: Path, namespace: str, env: dict[str, str]) -> None:
     """A Dagster instance whose runs launch as Kubernetes Jobs (K8sRunLauncher). ``env`` reaches
     the run worker pod and, through the launcher's container context, every step pod."""
-    launcher = {
-        "service_account_name": "default",
-        "instance_config_map": "dagster-instance",  # names a ConfigMap a cluster would mount; unused here
-        "dagster_home": str(home),
-        "job_image": "flowassets-emulated:local",  # the emulator runs pods in this Python environment
-        "job_namespace": namespace,
-        "load_incluster_config": False,
-        "kubeconfig_file": str(kubeconfig),
-        "env_vars": [f"{k}={v}" for k, v in env.items()],
-    }
-    (home / "dagster.yaml").write_text(yaml.safe_dump({
-        "run_launcher": {"module": "dagster_k8s", "class": "K8sRunLauncher", "config": launcher},
-        "run_coordinator": {"module": "dagster._core.run_coordinator", "class": "DefaultRunCoordinator"},
-        "telemetry": {"enabled": False},
-    }))
-
+    write_k8s_instance(home, kubeconfig, namespace, env)
 
 @pytest.fixture
 def home(k8s_emulator, k8s_namespace, monkeypatch) -> Path:

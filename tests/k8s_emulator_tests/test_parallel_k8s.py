@@ -21,6 +21,7 @@ import yaml
 from flowassets.client import Flow
 from flowassets.compute.task_pods import SHARED_LOCAL_STORE_ENV
 from tests.support.k8s_emulator.fixtures import wait_for
+from tests.support.k8s_emulator.instance import write_k8s_instance
 
 DEFINITIONS = Path(__file__).with_name("parallel_definitions.py")
 pytestmark = pytest.mark.xdist_group("k8s_emulator")
@@ -35,23 +36,7 @@ def store_env() -> dict[str, str]:
 
 
 def write_instance(home: Path, kubeconfig: Path, namespace: str) -> None:
-    env = store_env()
-    launcher = {
-        "service_account_name": "default",
-        "instance_config_map": "dagster-instance",  # a cluster would mount it; unused here
-        "dagster_home": str(home),
-        "job_image": "flowassets-emulated:local",  # the emulator runs pods in this Python env
-        "job_namespace": namespace,
-        "load_incluster_config": False,
-        "kubeconfig_file": str(kubeconfig),
-        "env_vars": [f"{k}={v}" for k, v in env.items()],
-    }
-    (home / "dagster.yaml").write_text(yaml.safe_dump({
-        "run_launcher": {"module": "dagster_k8s", "class": "K8sRunLauncher", "config": launcher},
-        "run_coordinator": {"module": "dagster._core.run_coordinator", "class": "DefaultRunCoordinator"},
-        "telemetry": {"enabled": False},
-    }))
-
+    write_k8s_instance(home, kubeconfig, namespace, store_env())
 
 def free_port() -> int:
     with socket.socket() as sock:

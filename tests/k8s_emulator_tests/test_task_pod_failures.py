@@ -33,10 +33,10 @@ from typing import Iterator, Mapping
 
 import dagster as dg
 import pytest
-import yaml
 
 from flowassets.compute.kubernetes import DEADLINE_GRACE_S
 from tests.support.k8s_emulator.fixtures import wait_for
+from tests.support.k8s_emulator.instance import write_k8s_instance
 from tests.support.postgres import postgres_server  # noqa: F401 - fixture by name
 from tests.support.servers import create_bucket, s3_store_server  # noqa: F401 - fixture by name
 
@@ -158,19 +158,7 @@ def runs(k8s_emulator, s3_store_server, postgres_server, tmp_path_factory) -> It
         bucket = create_bucket("s3", s3_store_server)
         store_env = {"FLOWASSETS_DATASTORE": "s3", "FLOWASSETS_DATASTORE_SYSROOT_S3": bucket.root,
                      "FLOWASSETS_KUBERNETES_POLL_S": "0.5", **s3_store_server.env}
-        launcher = {
-            "service_account_name": "default", "instance_config_map": "dagster-instance",
-            "dagster_home": str(home), "job_image": "flowassets-emulated:local",
-            "job_namespace": namespace, "load_incluster_config": False,
-            "kubeconfig_file": str(k8s_emulator.kubeconfig),
-            "env_vars": [f"{k}={v}" for k, v in store_env.items()],
-        }
-        (home / "dagster.yaml").write_text(yaml.safe_dump({
-            "run_launcher": {"module": "dagster_k8s", "class": "K8sRunLauncher", "config": launcher},
-            "run_coordinator": {"module": "dagster._core.run_coordinator", "class": "DefaultRunCoordinator"},
-            "storage": {"postgres": {"postgres_url": postgres_server.url(database)}},
-            "telemetry": {"enabled": False},
-        }))
+        write_k8s_instance(home, k8s_emulator.kubeconfig, namespace, store_env, postgres_server.url(database))
         with dg.DagsterInstance.from_config(str(home)) as instance:
             instance.get_runs_count()  # its tables exist before six processes open it at once
         for scenario in SCENARIOS.values():

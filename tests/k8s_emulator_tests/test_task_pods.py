@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from tests.support.k8s_emulator.fixtures import max_concurrent, wait_for
+from tests.support.k8s_emulator.instance import write_k8s_instance
 from tests.support.postgres import postgres_db, postgres_server  # noqa: F401 - fixtures by name
 from tests.support.servers import create_bucket, s3_store_server  # noqa: F401 - fixtures by name
 
@@ -48,19 +49,7 @@ def cluster(k8s_emulator, k8s_namespace, s3_store_server, postgres_server, postg
     env = {"FLOWASSETS_DATASTORE": "s3", "FLOWASSETS_DATASTORE_SYSROOT_S3": bucket.root,
            "FLOWASSETS_KUBERNETES_POLL_S": "0.5", **s3_store_server.env}
     home = Path(os.environ["DAGSTER_HOME"])
-    launcher = {
-        "service_account_name": "default", "instance_config_map": "dagster-instance",
-        "dagster_home": str(home), "job_image": "flowassets-emulated:local",
-        "job_namespace": k8s_namespace, "load_incluster_config": False,
-        "kubeconfig_file": str(k8s_emulator.kubeconfig),
-        "env_vars": [f"{k}={v}" for k, v in env.items()],
-    }
-    (home / "dagster.yaml").write_text(yaml.safe_dump({
-        "run_launcher": {"module": "dagster_k8s", "class": "K8sRunLauncher", "config": launcher},
-        "run_coordinator": {"module": "dagster._core.run_coordinator", "class": "DefaultRunCoordinator"},
-        "storage": {"postgres": {"postgres_url": postgres_server.url(postgres_db)}},
-        "telemetry": {"enabled": False},
-    }))
+    write_k8s_instance(home, k8s_emulator.kubeconfig, k8s_namespace, env, postgres_server.url(postgres_db))
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("FLOWASSETS_DATASTORE_SYSROOT_LOCAL", raising=False)
