@@ -39,16 +39,9 @@ class FailingTasksFlow(FlowSpec):
         pass
 
 
-class CatchingTasksFlow(FlowSpec):
+class CatchingTasksFlow(FailingTasksFlow):
     """@catch over task pods: a task whose pod dies on its last attempt is recorded in
     ``failure``, and the run goes on with the others' values."""
-
-    width = Parameter("width", default=6, type=int)
-
-    @step
-    def start(self):
-        self.items = list(range(self.width))
-        self.next(self.work, foreach="items")
 
     @catch(var="failure")
     @retry(times=1, minutes_between_retries=0)
@@ -64,21 +57,11 @@ class CatchingTasksFlow(FlowSpec):
         self.failures = {i.index: getattr(i, "failure", None) for i in inputs}
         self.next(self.end)
 
-    @step
-    def end(self):
-        pass
 
-
-class TimeoutTasksFlow(FlowSpec):
+class TimeoutTasksFlow(FailingTasksFlow):
     """@timeout on task pods: task ``slow`` sleeps well past the limit, the others are quick."""
 
-    width = Parameter("width", default=6, type=int)
     slow = Parameter("slow", default=5, type=int)
-
-    @step
-    def start(self):
-        self.items = list(range(self.width))
-        self.next(self.work, foreach="items")
 
     @timeout(seconds=4)
     @kubernetes(cpu=0.1, memory=200)
@@ -88,15 +71,6 @@ class TimeoutTasksFlow(FlowSpec):
             time.sleep(90)
         self.value = self.input * 10
         self.next(self.join)
-
-    @step
-    def join(self, inputs):
-        self.values = sorted(i.value for i in inputs)
-        self.next(self.end)
-
-    @step
-    def end(self):
-        pass
 
 
 class UnschedulableTasksFlow(FailingTasksFlow):
