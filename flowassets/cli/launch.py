@@ -62,10 +62,11 @@ def run_config_for(request: LaunchRequest) -> dict[str, Any]:
 K8S_HEALTH_CHECK_S = 3
 
 
-def uses_k8s_run_launcher(instance: Any) -> bool:
-    """Kubernetes settings (cluster access, image, namespace, DAGSTER_HOME for the pods) live
-    in the instance's K8sRunLauncher, as for any dagster-k8s deployment."""
-    return type(instance.run_launcher).__name__ == "K8sRunLauncher"
+def has_k8s_run_launcher(instance: Any) -> bool:
+    """compute.task_pods' check, imported only when asked: a local run does not load it."""
+    from ..compute.task_pods import has_k8s_run_launcher as on_cluster
+
+    return on_cluster(instance)
 
 
 def translator_options_for(request: LaunchRequest, instance: Any) -> dict[str, Any]:
@@ -76,7 +77,7 @@ def translator_options_for(request: LaunchRequest, instance: Any) -> dict[str, A
     from ..errors import FlowassetsError
 
     options = dict(request.translator_options)
-    if not request.kubernetes_steps or "executor" in options or uses_k8s_run_launcher(instance):
+    if not request.kubernetes_steps or "executor" in options or has_k8s_run_launcher(instance):
         return options
     if "with_kubernetes" in options:
         raise FlowassetsError(
@@ -107,7 +108,7 @@ def launch(request: LaunchRequest, out: TextIO = sys.stdout,
     # The store is known here: tag the run now so no op has to write the tag (a transaction).
     tags = {**job_def.tags, DATASTORE_TAG: select.location(request.datastore), **request.tags}
     run_config = run_config_for(request)
-    on_cluster = request.kubernetes_steps and uses_k8s_run_launcher(instance)
+    on_cluster = request.kubernetes_steps and has_k8s_run_launcher(instance)
     if on_cluster:
         from ..compute.task_pods import check_store_reaches_pods
 
