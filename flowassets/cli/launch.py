@@ -37,6 +37,7 @@ class LaunchResult:
     steps_done: int = 0  # succeeded or skipped (a switch branch not taken)
     steps_total: int = 0
     tasks: int = 0
+    status: str = ""  # the run's final Dagster status: SUCCESS, FAILURE, CANCELED
 
 
 def run_config_for(request: LaunchRequest) -> dict[str, Any]:
@@ -91,14 +92,11 @@ def translator_options_for(request: LaunchRequest, instance: Any) -> dict[str, A
 
 def launch(request: LaunchRequest, out: TextIO = sys.stdout,
            on_event: Callable[[Any], None] | None = None) -> LaunchResult:
-    from dagster._core.execution.api import execute_run_iterator
-
     from ..client.instance import get_instance
+    from ..compute.drivers import driver_tags
     from ..storage import select
     from ..translate.ops import DATASTORE_TAG
-    from .main import gc_after_loading
     from .reconstruct import reconstructable_job
-    from .sqlite_keepalive import keep_open
 
     started = time.monotonic()
     instance = get_instance()
@@ -116,28 +114,42 @@ def launch(request: LaunchRequest, out: TextIO = sys.stdout,
         if options.get("executor") in (None, "auto", "hybrid"):
             run_config["execution"] = {"config": {"health_check_interval_seconds": K8S_HEALTH_CHECK_S}}
     run = instance.create_run_for_job(
-        job_def=job_def, run_config=run_config, tags=tags,
+        job_def=job_def, run_config=run_config, tags={**tags, **driver_tags()},
         job_code_origin=recon.get_python_origin(),
     )
     if request.run_id_file:
         with open(request.run_id_file, "w") as handle:
             handle.write(run.run_id)
+    return drive(recon, run, instance, request.flow_name, len(job_def.graph.nodes), request.quiet,
+                 out, on_event, started)
+
+
+def drive(recon: Any, run: Any, instance: Any, flow_name: str, steps_total: int, quiet: bool,
+          out: TextIO = sys.stdout, on_event: Callable[[Any], None] | None = None,
+          started: float | None = None) -> LaunchResult:
+    """Execute a created run in this process (``run`` and ``resume``), showing its progress."""
+    from dagster._core.execution.api import execute_run_iterator
+
+    from .main import gc_after_loading
+    from .sqlite_keepalive import keep_open
+
+    started = time.monotonic() if started is None else started
     gc_after_loading()
     from ..runtime.progress import listening
     from .progress import PlainProgress, QuietProgress, make_progress
 
-    steps_total = len(job_def.graph.nodes)
-    display: PlainProgress = (QuietProgress(out, request.flow_name, steps_total) if request.quiet
-                              else make_progress(out, request.flow_name, steps_total))
+    display: PlainProgress = (QuietProgress(out, flow_name, steps_total) if quiet
+                              else make_progress(out, flow_name, steps_total))
     display.run_started(run.run_id, instance.root_directory)
-    failures: list[tuple[str, str]] = []
+    failures: list[tuple[str | None, str]] = []
     step_started: dict[str, float] = {}
     tasks: dict[str, Any] = {}
+    cloned: list[str] = []
     previous = os.environ.get(ECHO_ENV)
-    if not request.quiet and not display.echoes_task_logs:
+    if not quiet and not display.echoes_task_logs:
         os.environ[ECHO_ENV] = "1"  # the op prints task output as it comes
     try:
-        with listening(None if request.quiet else display), keep_open(instance, run.run_id):
+        with listening(None if quiet else display), keep_open(instance, run.run_id):
             for event in execute_run_iterator(recon, run, instance):
                 if on_event:
                     on_event(event)
@@ -149,6 +161,9 @@ def launch(request: LaunchRequest, out: TextIO = sys.stdout,
                     meta = event.event_specific_data.metadata or {}
                     if "tasks" in meta:
                         tasks[step] = meta["tasks"].value
+                    if "cloned tasks" in meta and step not in cloned:
+                        cloned.append(step)
+                        display.tasks_cloned(step, meta["cloned tasks"].value)
                 elif kind == "STEP_SUCCESS":
                     took = time.monotonic() - step_started.get(step, time.monotonic())
                     display.step_done(step, tasks.setdefault(step, 1), took)
@@ -171,10 +186,13 @@ def launch(request: LaunchRequest, out: TextIO = sys.stdout,
         else:
             os.environ[ECHO_ENV] = previous
     final = instance.get_run_by_id(run.run_id)
-    success = final is not None and final.status.value == "SUCCESS"
-    return LaunchResult(run.run_id, success, failures, time.monotonic() - started,
+    status = final.status.value if final is not None else "FAILURE"
+    if status == "CANCELED":
+        failures = [(None, "The run was canceled (interrupted, or terminated from the UI); "
+                           "`flowassets resume` continues it.")]
+    return LaunchResult(run.run_id, status == "SUCCESS", failures, time.monotonic() - started,
                         steps_done=display.finished, steps_total=steps_total,
-                        tasks=sum(tasks.values()))
+                        tasks=sum(tasks.values()), status=status)
 
 
 def _has_error(event: Any) -> bool:

@@ -157,7 +157,7 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
     )
     result = launch(request)
     _summary(graph.flow_name, result, args.flow_file)
-    return 0 if result.success else 1
+    return exit_code(result)
 
 
 def _resume(args: argparse.Namespace) -> int:
@@ -168,7 +168,14 @@ def _resume(args: argparse.Namespace) -> int:
     result = resume(ResumeRequest(args.flow_file, graph.flow_name, args.origin_run_id, args.step,
                                   tags=tags, run_id_file=args.run_id_file))
     _summary(graph.flow_name, result, args.flow_file)
-    return 0 if result.success else 1
+    return exit_code(result)
+
+
+def exit_code(result: Any) -> int:
+    """0 for success, 130 (a shell's code for Ctrl-C) for a canceled run, 1 for a failure."""
+    if result.success:
+        return 0
+    return 130 if getattr(result, "status", "") == "CANCELED" else 1
 
 
 def _python_type(name: str) -> Any:
@@ -190,13 +197,17 @@ def _translator_options(with_options: list[str]) -> dict[str, Any]:
 
 
 def _summary(flow: str, result: Any, flow_file: str | None = None) -> None:
-    status = "succeeded" if result.success else "FAILED"
+    status = "succeeded" if result.success else (
+        "CANCELED" if getattr(result, "status", "") == "CANCELED" else "FAILED")
     counts = ""
     if getattr(result, "steps_total", 0):
         counts = f": {result.steps_done}/{result.steps_total} steps, " \
                  f"{result.tasks} task{'s' if result.tasks != 1 else ''}"
     print(f"\nRun {result.run_id} {status} in {result.seconds:.1f}s{counts}.")
     for step, text in result.failures:
+        if status == "CANCELED":
+            print(f"\n{text}", file=sys.stderr)
+            continue
         what = f"Step {step!r}" if step else "The run"
         print(f"\n{what} failed:\n{text}", file=sys.stderr)
     print(f"Artifacts: python -c \"from flowassets.client import Flow; "

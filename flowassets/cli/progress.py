@@ -67,6 +67,10 @@ class PlainProgress:
     def step_failed(self, step: str) -> None:
         self._say(f"  FAIL  {step} {self._counter()}")
 
+    def tasks_cloned(self, step: str, summary: str) -> None:
+        """A resume reused tasks of ``step`` (Metaflow prints "Cloning previously run task")."""
+        self._say(f"  clone {step:<24} {summary}")
+
     def close(self) -> None:
         pass
 
@@ -158,6 +162,9 @@ class LiveProgress(PlainProgress):
         self._draw(lambda: (self.bars.update(self.steps_bar, description=f"{self.flow} steps "
                                              f"({step} failed)"),
                             self.console.print(f"  FAIL  {step}", markup=False, style="bold red")))
+
+    def tasks_cloned(self, step: str, summary: str) -> None:
+        self._draw(lambda: self.console.print(f"  clone {step:<24} {summary}", markup=False))
 
     def close(self) -> None:
         self._stop.set()

@@ -16,11 +16,25 @@ def default_dagster_home() -> str:
     return os.path.join(os.getcwd(), ".flowassets", "dagster_home")
 
 
-def get_instance():
+def get_instance(recover: bool = True):
     """The persistent (SQLite unless configured) instance at ``default_dagster_home()``.
 
     A DAGSTER_HOME whose dagster.yaml keeps storage in PostgreSQL (``flowassets[postgres]``) is
-    opened as it is: nothing is created or locked in the home."""
+    opened as it is: nothing is created or locked in the home. ``recover``: first mark the runs
+    whose driving process died as failed (``client.recovery``), so what the caller reads (and
+    resumes) is the truth, not a run STARTED forever."""
+    instance = _get_instance()
+    if recover:
+        from .recovery import recover_dead_runs
+
+        import sys
+
+        for run in recover_dead_runs(instance):
+            print(f"flowassets: {run.message}", file=sys.stderr)
+    return instance
+
+
+def _get_instance():
     home = default_dagster_home()
     os.makedirs(home, exist_ok=True)
     if _initialised(home):

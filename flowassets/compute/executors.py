@@ -33,6 +33,7 @@ from dagster_k8s.job import get_user_defined_k8s_config
 
 from . import pod_diagnosis
 from . import task_pods
+from .local_executor import DrivenInProcessExecutor, cancel_on_interrupt, flowassets_in_process_executor
 from .kubernetes import COMPUTE_TAG, K8S_CONFIG_TAG, RUN_LABEL, TASK_PODS_TAG
 
 
@@ -204,7 +205,7 @@ class HybridExecutor(StepDelegatingExecutor):
     def execute(self, plan_context: Any, execution_plan: Any) -> Iterator[DagsterEvent]:
         _check_store(plan_context.run_config, plan_context.job_name)  # before any pod exists
         recorded: set[tuple[str, str]] = set()
-        for event in super().execute(plan_context, execution_plan):
+        for event in cancel_on_interrupt(plan_context, super().execute(plan_context, execution_plan)):
             yield event
             step = event.step_key
             job = self._hybrid.k8s_jobs.get(step) if event.event_type_value == "STEP_START" else None
@@ -328,9 +329,7 @@ def flowassets_executor(init_context: Any) -> Any:
     in-process on any other instance, where the same definitions run everything locally."""
     if task_pods.has_k8s_run_launcher(init_context.instance):
         return flowassets_hybrid_executor.executor_creation_fn(init_context)
-    from dagster._core.executor.in_process import InProcessExecutor
-
-    return InProcessExecutor(retries=RetryMode.from_config(init_context.executor_config["retries"]))
+    return DrivenInProcessExecutor(retries=RetryMode.from_config(init_context.executor_config["retries"]))
 
 
 def _k8s_job_executor() -> dg.ExecutorDefinition:
@@ -347,7 +346,7 @@ def _ecs_executor() -> dg.ExecutorDefinition:
 
 #: Executor names for ``FlowTranslatorSettings(executor=...)`` and the CLI: one registry.
 EXECUTORS: dict[str, Callable[[], dg.ExecutorDefinition]] = {
-    "in_process": lambda: dg.in_process_executor,
+    "in_process": lambda: flowassets_in_process_executor,  # Dagster's, + driver record, Ctrl-C
     "multiprocess": lambda: dg.multiprocess_executor,
     "auto": lambda: flowassets_executor,  # hybrid with a K8sRunLauncher, else in-process
     "hybrid": lambda: flowassets_hybrid_executor,

@@ -386,3 +386,11 @@ def delete_run_task_jobs(api: Any, namespace: str, run_id: str, step: str | None
             delete_job(api, job.metadata.name, namespace)
             deleted.append(job.metadata.name)
     return deleted
+
+
+def delete_orphaned_task_jobs(instance: Any, run_id: str) -> list[str]:
+    """A run whose driver died: its unfinished task Jobs in the launcher's namespace (where a
+    step without its own ``@kubernetes(namespace=...)`` puts them)."""
+    launcher = instance.run_launcher
+    api = cluster_client(launcher.load_incluster_config, launcher.kubeconfig_file)
+    return delete_run_task_jobs(api, launcher.job_namespace or "default", run_id)

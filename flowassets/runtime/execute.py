@@ -19,7 +19,7 @@ from .plan import plan_tasks
 from .pod_tasks import run_in_pods
 from .pool import ChildOutcome, run_forked
 from .progress import task_progress
-from .task import CaughtException, RunContext, TaskSpec, run_task
+from .task import CaughtException, RunContext, TaskSpec, run_and_keep
 
 LogFn = Callable[[str, TaskSpec, bytes], None]
 
@@ -30,6 +30,8 @@ class StepSettings:
     hard_timeout_grace_s: float = 30.0
     #: Where the step's tasks run as pods (``compute.task_pods.PodTarget``); None: forked here.
     pods: Any = None
+    #: A resumed run's origin: its tasks of this step that finished are reused, not run again.
+    clone_from: str | None = None
 
 
 def execute_step(ctx: RunContext, step: str, upstream: list[StepResult],
@@ -46,15 +48,19 @@ def execute_step(ctx: RunContext, step: str, upstream: list[StepResult],
         workers = max(workers, len(specs))  # @parallel nodes must all be up to rendezvous
     records: dict[str, TaskRecord] = {}
     failures: list[str] = []
-    attempt, todo = 0, specs
-    task_progress(step, 0, len(specs))
+    todo = specs
+    if settings.clone_from:
+        records = clone_finished_tasks(ctx, specs, settings.clone_from, gang)
+        todo = [s for s in specs if s.task_id not in records]
+    attempt = 0
+    task_progress(step, len(records), len(specs))
     while todo:
         todo = [dataclasses.replace(s, attempt=attempt, is_last_attempt=attempt >= times) for s in todo]
         again = []
         if settings.pods is not None:
             outcomes = run_in_pods(todo, ctx, settings.pods, workers)
         else:
-            outcomes = run_forked(todo, lambda s: run_task(s, ctx), workers,
+            outcomes = run_forked(todo, lambda s: run_and_keep(s, ctx), workers,
                                   lambda s: (limit + settings.hard_timeout_grace_s) if limit else None)
         for outcome in outcomes:
             spec = outcome.item
@@ -66,6 +72,7 @@ def execute_step(ctx: RunContext, step: str, upstream: list[StepResult],
                 again.append(spec)
             elif outcome.crash and node.decorator("catch") is not None:
                 records[spec.task_id] = _catch_fallback(ctx, spec, outcome)
+                ctx.store.save_task(ctx.run_id, records[spec.task_id])
             else:
                 failures.append(_describe(ctx, spec, outcome))
             task_progress(step, len(records) + len(failures), len(specs), spec.task_id, outcome.log)
@@ -90,6 +97,33 @@ def execute_step(ctx: RunContext, step: str, upstream: list[StepResult],
         raise StepFailure("\n\n".join(shown) + more)
     ordered = tuple(records[s.task_id] for s in specs)
     return StepResult(ctx.graph.flow_name, ctx.run_id, step, ordered)
+
+
+def clone_finished_tasks(ctx: RunContext, specs: list[TaskSpec], origin: str,
+                         gang: bool) -> dict[str, TaskRecord]:
+    """The tasks of the origin run that finished with the same place in the foreach and the
+    same inputs as ``specs``, reused as they are (their artifacts and logs are referenced, not
+    copied), as Metaflow's resume clones them. Each is recorded in this run too, so resuming
+    this run again finds it. @parallel nodes are reused only all together: a gang re-runs
+    whole."""
+    if not specs:
+        return {}
+    finished = ctx.store.finished_tasks(origin, specs[0].step)
+    reused: dict[str, TaskRecord] = {}
+    for spec in specs:
+        record = finished.get(spec.task_id)
+        if record is not None and _same_task(spec, record):
+            reused[spec.task_id] = dataclasses.replace(record, cloned_from=record.cloned_from or origin)
+    if gang and len(reused) != len(specs):
+        return {}
+    for record in reused.values():
+        ctx.store.save_task(ctx.run_id, record)
+    return reused
+
+
+def _same_task(spec: TaskSpec, record: TaskRecord) -> bool:
+    inputs = tuple(f"{r.step}/{r.task_id}" for r in spec.inputs)
+    return record.foreach_stack == spec.foreach_stack and record.input_tasks == inputs
 
 
 def _stopped_note(stopped: int) -> str:

@@ -33,7 +33,7 @@ class _Child:
     item: Any
     pid: int
     read_fd: int
-    log_path: str
+    log_fd: int  # an unlinked temp file: a killed driver leaves no log files behind
     deadline: float | None
     chunks: list[bytes]
     killed_for_time: bool = False
@@ -77,7 +77,7 @@ def run_forked(items: Iterable[T], fn: Callable[[T], Any], max_workers: int,
                 os.close(child.read_fd)
             except OSError:
                 pass
-            _remove(child.log_path)
+            os.close(child.log_fd)
         selector.close()
 
 
@@ -91,6 +91,8 @@ def _next_deadline(children: Iterable[_Child]) -> float | None:
 def _start(item: Any, fn: Callable[[Any], Any], hard_timeout: float | None) -> _Child:
     read_fd, write_fd = os.pipe()
     log_fd, log_path = tempfile.mkstemp(prefix="flowassets-task-", suffix=".log")
+    os.unlink(log_path)
+    parent = os.getpid()
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
@@ -98,6 +100,7 @@ def _start(item: Any, fn: Callable[[Any], Any], hard_timeout: float | None) -> _
         os.close(read_fd)
         code = 0
         try:
+            _die_with(parent)
             os.dup2(log_fd, 1)
             os.dup2(log_fd, 2)
             # Dagster may have swapped sys.stdout for a capturing wrapper: write to the fds.
@@ -127,9 +130,23 @@ def _start(item: Any, fn: Callable[[Any], Any], hard_timeout: float | None) -> _
         finally:
             os._exit(code)
     os.close(write_fd)
-    os.close(log_fd)
     deadline = time.monotonic() + hard_timeout if hard_timeout else None
-    return _Child(item, pid, read_fd, log_path, deadline, [])
+    return _Child(item, pid, read_fd, log_fd, deadline, [])
+
+
+def _die_with(parent: int) -> None:
+    """A task must not outlive the process running its step: killed with it (``kill -9``, the
+    OOM killer), it would go on writing into a run that is about to be resumed. Linux tells the
+    child when its parent dies (PR_SET_PDEATHSIG); elsewhere the parent's own cleanup is all."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            return
+        if os.getppid() != parent:  # the parent died before the request was made
+            os._exit(70)
 
 
 def _format(exc: BaseException) -> str:
@@ -149,7 +166,7 @@ def _format(exc: BaseException) -> str:
 
 def _finish(child: _Child) -> ChildOutcome:
     _, status = os.waitpid(child.pid, 0)
-    log = _read_and_remove(child.log_path)
+    log = _read_and_close(child.log_fd)
     raw = b"".join(child.chunks)
     if raw:
         try:
@@ -177,16 +194,12 @@ def _kill(pid: int) -> None:
         pass
 
 
-def _read_and_remove(path: str) -> bytes:
+def _read_and_close(fd: int) -> bytes:
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
+        os.lseek(fd, 0, os.SEEK_SET)
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
     finally:
-        _remove(path)
-
-
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
+        os.close(fd)

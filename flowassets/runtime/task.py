@@ -102,6 +102,14 @@ def run_task(spec: TaskSpec, ctx: RunContext) -> TaskRecord:
             secrets.scrub_output_file()
 
 
+def run_and_keep(spec: TaskSpec, ctx: RunContext) -> TaskRecord:
+    """Run a task and keep its record in the store as soon as it finishes (in the task's own
+    process or pod), so a resume after a crash of the step, or of the driver, can reuse it."""
+    record = run_task(spec, ctx)
+    ctx.store.save_task(ctx.run_id, record)
+    return record
+
+
 def _run_body(spec: TaskSpec, ctx: RunContext, node: model.StepNode, flow: Any,
               state: TaskState, base: dict[str, ArtifactRef]) -> TaskRecord:
     started = time.time()

@@ -25,7 +25,7 @@ def main(argv: list[str]) -> int:
     from ..graph.build import build_graph
     from ..storage.artifacts import ArtifactStore
     from ..storage.select import open_location
-    from .task import RunContext, run_task
+    from .task import RunContext, run_and_keep
 
     backend = open_location(location)
     payload = pickle.loads(backend.get_bytes(key + ".spec"))
@@ -36,7 +36,7 @@ def main(argv: list[str]) -> int:
         ctx = RunContext(flow_cls=flow_cls, graph=build_graph(flow_cls),
                          store=ArtifactStore(backend, flow_name), run_id=payload.run_id,
                          parameters=payload.parameters, max_num_splits=payload.max_num_splits, origin_run_id=payload.origin_run_id)
-        return run_task(payload.spec, ctx)
+        return run_and_keep(payload.spec, ctx)
 
     outcome, log = _teed(run)
     backend.put_bytes(key + ".result", pickle.dumps(outcome + (log,), protocol=5))

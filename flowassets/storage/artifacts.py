@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import mmap
 import os
 import pickle
@@ -18,7 +19,7 @@ from typing import Any, Iterator
 from ..errors import ArtifactError, ArtifactNotFound
 from . import serialize
 from .backend import Backend, safe_key
-from .manifest import ArtifactRef, StepResult
+from .manifest import ArtifactRef, StepResult, TaskRecord
 
 #: Values whose bytes are larger than this are spooled to a temp file and streamed (multipart).
 SPOOL_BYTES = 64 << 20
@@ -109,6 +110,32 @@ class ArtifactStore:
     def steps_of_run(self, run_id: str) -> list[str]:
         prefix = safe_key(self._flow, "runs", run_id)
         return sorted({k.split("/")[-2] for k in self.backend.list(prefix) if k.endswith("manifest.json")})
+
+    # -- finished tasks ------------------------------------------------------------------
+    # Each task's record is kept the moment it finishes, not only with its step's manifest, so
+    # a step that failed, or whose driver died, still tells a resume which of its tasks
+    # succeeded (Metaflow keeps a task's metadata per task for the same reason).
+    def task_key(self, run_id: str, step: str, task_id: str) -> str:
+        return safe_key(self._flow, "runs", run_id, step, "tasks", f"{task_id}.json")
+
+    def save_task(self, run_id: str, record: TaskRecord) -> None:
+        data = json.dumps(record.to_json(), separators=(",", ":")).encode()
+        self.backend.put_bytes(self.task_key(run_id, record.step, record.task_id), data)
+
+    def finished_tasks(self, run_id: str, step: str) -> dict[str, TaskRecord]:
+        """The tasks of ``step`` that finished in ``run_id``, by task id (a record that cannot
+        be read, half-written by a dying process, counts as not finished)."""
+        prefix = safe_key(self._flow, "runs", run_id, step, "tasks")
+        found: dict[str, TaskRecord] = {}
+        for key in self.backend.list(prefix):
+            if not key.endswith(".json"):
+                continue
+            try:
+                record = TaskRecord.from_json(json.loads(self.backend.get_bytes(key)))
+            except (ValueError, TypeError, KeyError, ArtifactNotFound):
+                continue
+            found[record.task_id] = record
+        return found
 
     # -- logs ----------------------------------------------------------------------------
     def log_key(self, run_id: str, step: str, task_id: str, attempt: int = 0) -> str:

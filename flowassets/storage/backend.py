@@ -8,8 +8,10 @@ configured prefix.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import shutil
 import unicodedata
 from abc import ABC, abstractmethod
 from typing import BinaryIO, Iterator
@@ -32,6 +34,38 @@ def safe_key(*segments: str) -> str:
                 )
             parts.append(piece)
     return "/".join(parts)
+
+
+#: Write failures that mean "the disk is full", not "the store is broken".
+NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1 << 20):.1f} MB"
+
+
+def write_error(url: str, what: str, exc: OSError, size: int | None = None,
+                folder: str | None = None) -> StorageError:
+    """A ``StorageError`` for a failed write to a local folder: one paragraph that says which
+    store and object, how big, and (for a full disk or quota) how much room is left and what to
+    do. The caller has already removed its partial file, and the message says so."""
+    amount = f" ({_mb(size)})" if size is not None else ""
+    reason = errno.errorcode.get(exc.errno or 0, "") or type(exc).__name__
+    if exc.errno in NO_SPACE_ERRNOS:
+        free = ""
+        if folder is not None:
+            try:
+                free = f", {_mb(shutil.disk_usage(folder).free)} free"
+            except OSError:
+                pass
+        return StorageError(
+            f"the artifact store {url} is out of space: writing {what}{amount} failed "
+            f"({reason}: {exc.strerror}{free}); the partial file was removed. Free space there "
+            "or point FLOWASSETS_DATASTORE_SYSROOT_LOCAL at a larger disk, then run "
+            "`flowassets resume` to re-run the failed step."
+        )
+    return StorageError(f"the artifact store {url} could not write {what}{amount} ({reason}: "
+                        f"{exc.strerror or exc}); the partial file was removed.")
 
 
 class Backend(ABC):

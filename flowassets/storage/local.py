@@ -8,7 +8,7 @@ import tempfile
 from typing import BinaryIO, Iterator
 
 from ..errors import ArtifactNotFound
-from .backend import Backend
+from .backend import Backend, write_error
 
 
 class LocalBackend(Backend):
@@ -19,25 +19,31 @@ class LocalBackend(Backend):
     def _path(self, key: str) -> str:
         return os.path.join(self.root, *key.split("/"))
 
-    def _write_atomically(self, key: str, writer) -> None:
+    def _write_atomically(self, key: str, writer, size: int | None = None) -> None:
+        """Write to a temp file next to the key and rename it into place: a reader sees the
+        whole object or none. A failed write (a full disk) leaves no partial file behind and
+        raises a ``StorageError`` that names the store, the key and the room left."""
         path = self._path(key)
         directory = os.path.dirname(path)
-        os.makedirs(directory, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+        tmp = None
         try:
+            os.makedirs(directory, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
             with os.fdopen(fd, "wb") as handle:
                 writer(handle)
             os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
+        except BaseException as exc:
+            if tmp is not None and os.path.exists(tmp):
                 os.unlink(tmp)
+            if isinstance(exc, OSError):
+                raise write_error(self.url, key, exc, size, self.root) from exc
             raise
 
     def put_bytes(self, key: str, data: bytes) -> None:
-        self._write_atomically(key, lambda handle: handle.write(data))
+        self._write_atomically(key, lambda handle: handle.write(data), len(data))
 
     def put_stream(self, key: str, stream: BinaryIO, size: int | None = None) -> None:
-        self._write_atomically(key, lambda handle: shutil.copyfileobj(stream, handle, 8 << 20))
+        self._write_atomically(key, lambda handle: shutil.copyfileobj(stream, handle, 8 << 20), size)
 
     def get_bytes(self, key: str) -> bytes:
         try:
@@ -71,8 +77,14 @@ class LocalBackend(Backend):
 
     def adopt_file(self, key: str, path: str) -> None:
         target = self._path(key)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        os.replace(path, target)
+        try:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            os.replace(path, target)
+        except OSError as exc:  # a new folder on a full disk: the spooled file is consumed
+            size = os.path.getsize(path) if os.path.exists(path) else None
+            if os.path.exists(path):
+                os.unlink(path)
+            raise write_error(self.url, key, exc, size, self.root) from exc
 
     def local_path(self, key: str) -> str | None:
         return self._path(key)

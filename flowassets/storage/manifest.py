@@ -49,6 +49,8 @@ class TaskRecord:
     caught_exception: str | None = None
     #: Where the task ran on Kubernetes: pod, namespace, node, node_ip (None when local).
     pod: Mapping[str, str] | None = None
+    #: The run this task actually ran in, when a resume reused it instead of running it again.
+    cloned_from: str | None = None
 
     @property
     def indices(self) -> tuple[int, ...]:

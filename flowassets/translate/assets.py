@@ -180,8 +180,10 @@ def flow_asset_job(assets_def: dg.AssetsDefinition) -> Any:
     tags = dict(getattr(graph_def, "tags", None) or {})
     if FLOW_TAG not in tags:
         return None
+    from ..compute.local_executor import flowassets_in_process_executor
+
     return dg.define_asset_job(name=graph_def.name, selection=dg.AssetSelection.assets(assets_def),
-                               tags=tags, executor_def=dg.in_process_executor,
+                               tags=tags, executor_def=flowassets_in_process_executor,
                                description=graph_def.description)
 
 

@@ -87,11 +87,22 @@ def step_output_metadata(result: StepResult, upstream: Iterable[StepResult] = ()
             [dg.TableRecord({"task": t.task_id, "pod": t.pod.get("pod", ""),
                              "namespace": t.pod.get("namespace", ""), "node": t.pod.get("node", "")})
              for t in placed], schema=dg.TableSchema(columns=_POD_COLUMNS))
+    cloned = [t for t in tasks if t.cloned_from]
+    if cloned:
+        meta["cloned tasks"] = cloned_summary(cloned, len(tasks))
     retried = [t for t in tasks if t.attempt]
     if retried:
         meta["retried tasks"] = ", ".join(f"{t.task_id} (attempt {t.attempt + 1})" for t in retried)
-    meta["duration (s)"] = round(max(t.finished_at for t in tasks) - min(t.started_at for t in tasks), 3)
+    ran = [t for t in tasks if not t.cloned_from]  # a cloned task's times are its origin run's
+    meta["duration (s)"] = round(max(t.finished_at for t in ran) - min(t.started_at for t in ran), 3) if ran else 0.0
     return meta
+
+
+def cloned_summary(cloned: list[TaskRecord], total: int, max_ids: int = 20) -> str:
+    """"5 of 6 from run abc (0, 1, 2, 4, 5)": what a resume reused instead of running again."""
+    origins = sorted({t.cloned_from or "" for t in cloned})
+    ids = ", ".join(t.task_id for t in cloned[:max_ids]) + (" ..." if len(cloned) > max_ids else "")
+    return f"{len(cloned)} of {total} from run {', '.join(origins)} ({ids})"
 
 
 def _foreach_row(task: TaskRecord) -> dg.TableRecord:

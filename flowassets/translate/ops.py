@@ -23,6 +23,7 @@ from ..storage.io_manager import FLOW_METADATA_KEY
 from ..storage.manifest import StepResult
 
 DATASTORE_TAG = "flowassets/datastore"
+RESUME_RETRY_TAG = "dagster/is_resume_retry"  # dagster._core.storage.tags.RESUME_RETRY_TAG
 UPSTREAM_INPUT = "upstream"
 
 
@@ -71,8 +72,8 @@ def build_step_op(translator: Any, flow_cls: type, graph: model.FlowGraph,
 
         pods = task_pod_target(context, graph, node, store_resource.location())
         try:
-            result = execute_step(ctx, step, list(upstream), StepSettings(runtime.max_workers, pods=pods),
-                                  on_log)
+            settings = StepSettings(runtime.max_workers, pods=pods, clone_from=clone_origin(context))
+            result = execute_step(ctx, step, list(upstream), settings, on_log)
         except FlowassetsError as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from None
         finally:
@@ -93,6 +94,17 @@ def build_step_op(translator: Any, flow_cls: type, graph: model.FlowGraph,
         required_resource_keys={"flowassets_store", "flowassets_runtime"},
         retry_policy=translator.get_retry_policy(graph, node),
     )
+
+
+def clone_origin(context: Any) -> str | None:
+    """The run whose finished tasks this op reuses: the parent of a re-execution *from failure*
+    (``flowassets resume``, the UI's "Re-execute from failure", Dagster's run retries, all tagged
+    ``dagster/is_resume_retry``). A re-execution of chosen steps (``resume STEP``, "from
+    selected") re-runs every task of them, as Metaflow's ``resume STEP`` does."""
+    run = context.run
+    if run.parent_run_id and run.tags.get(RESUME_RETRY_TAG) == "true":
+        return run.parent_run_id
+    return None
 
 
 def task_pod_target(context: Any, graph: model.FlowGraph, node: model.StepNode,

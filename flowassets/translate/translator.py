@@ -68,7 +68,9 @@ class FlowTranslator:
         name = self.settings.executor
         if name is None:
             if not any(self.get_k8s_config(graph, node) is not None for node in graph):
-                return dg.in_process_executor
+                from ..compute.local_executor import flowassets_in_process_executor
+
+                return flowassets_in_process_executor
             name = "auto"
         from ..compute.executors import executor_named  # imports dagster-k8s: only when needed
 
