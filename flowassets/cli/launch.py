@@ -144,7 +144,6 @@ def drive(recon: Any, run: Any, instance: Any, flow_name: str, steps_total: int,
     failures: list[tuple[str | None, str]] = []
     step_started: dict[str, float] = {}
     tasks: dict[str, Any] = {}
-    cloned: list[str] = []
     previous = os.environ.get(ECHO_ENV)
     if not quiet and not display.echoes_task_logs:
         os.environ[ECHO_ENV] = "1"  # the op prints task output as it comes
@@ -161,8 +160,7 @@ def drive(recon: Any, run: Any, instance: Any, flow_name: str, steps_total: int,
                     meta = event.event_specific_data.metadata or {}
                     if "tasks" in meta:
                         tasks[step] = meta["tasks"].value
-                    if "cloned tasks" in meta and step not in cloned:
-                        cloned.append(step)
+                    if "cloned tasks" in meta and step not in display.cloned_steps:
                         display.tasks_cloned(step, meta["cloned tasks"].value)
                 elif kind == "STEP_SUCCESS":
                     took = time.monotonic() - step_started.get(step, time.monotonic())

@@ -32,6 +32,7 @@ class PlainProgress:
         self.started = time.monotonic()
         self.finished = 0
         self._last_tasks_line: dict[str, float] = {}
+        self.cloned_steps: set[str] = set()  # told once: by the runtime here, or by the step's output
 
     def _say(self, text: str) -> None:
         print(text, file=self.out, flush=True)
@@ -69,6 +70,7 @@ class PlainProgress:
 
     def tasks_cloned(self, step: str, summary: str) -> None:
         """A resume reused tasks of ``step`` (Metaflow prints "Cloning previously run task")."""
+        self.cloned_steps.add(step)
         self._say(f"  clone {step:<24} {summary}")
 
     def close(self) -> None:
@@ -164,6 +166,7 @@ class LiveProgress(PlainProgress):
                             self.console.print(f"  FAIL  {step}", markup=False, style="bold red")))
 
     def tasks_cloned(self, step: str, summary: str) -> None:
+        self.cloned_steps.add(step)
         self._draw(lambda: self.console.print(f"  clone {step:<24} {summary}", markup=False))
 
     def close(self) -> None:

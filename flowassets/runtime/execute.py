@@ -18,7 +18,7 @@ from ..storage.manifest import StepResult, TaskRecord
 from .plan import plan_tasks
 from .pod_tasks import run_in_pods
 from .pool import ChildOutcome, run_forked
-from .progress import task_progress
+from .progress import task_progress, tasks_cloned
 from .task import CaughtException, RunContext, TaskSpec, run_and_keep
 
 LogFn = Callable[[str, TaskSpec, bytes], None]
@@ -52,6 +52,8 @@ def execute_step(ctx: RunContext, step: str, upstream: list[StepResult],
     if settings.clone_from:
         records = clone_finished_tasks(ctx, specs, settings.clone_from, gang)
         todo = [s for s in specs if s.task_id not in records]
+        if records:
+            tasks_cloned(step, clone_summary(list(records.values()), len(specs)))
     attempt = 0
     task_progress(step, len(records), len(specs))
     while todo:
@@ -119,6 +121,13 @@ def clone_finished_tasks(ctx: RunContext, specs: list[TaskSpec], origin: str,
     for record in reused.values():
         ctx.store.save_task(ctx.run_id, record)
     return reused
+
+
+def clone_summary(cloned: list[TaskRecord], total: int, max_ids: int = 20) -> str:
+    """"5 of 6 from run abc (0, 1, 2, 4, 5)": what a resume reused instead of running again."""
+    origins = sorted({t.cloned_from or "" for t in cloned})
+    ids = ", ".join(t.task_id for t in cloned[:max_ids]) + (" ..." if len(cloned) > max_ids else "")
+    return f"{len(cloned)} of {total} from run {', '.join(origins)} ({ids})"
 
 
 def _same_task(spec: TaskSpec, record: TaskRecord) -> bool:

@@ -44,3 +44,10 @@ def task_progress(step: str, done: int, total: int, task_id: str | None = None,
     if task_id is not None and log:
         listener.task_log(step, task_id, log)
     listener.tasks(step, done, total)
+
+
+def tasks_cloned(step: str, summary: str) -> None:
+    """A resume reused finished tasks of ``step`` instead of running them (see ``summary``)."""
+    listener = _listener
+    if listener is not None and hasattr(listener, "tasks_cloned"):
+        listener.tasks_cloned(step, summary)

@@ -15,6 +15,7 @@ from typing import Any, Iterable, Mapping
 
 import dagster as dg
 
+from ..runtime.execute import clone_summary
 from ..storage.manifest import ArtifactRef, StepResult, TaskRecord
 
 _ARTIFACT_COLUMNS = [
@@ -89,20 +90,13 @@ def step_output_metadata(result: StepResult, upstream: Iterable[StepResult] = ()
              for t in placed], schema=dg.TableSchema(columns=_POD_COLUMNS))
     cloned = [t for t in tasks if t.cloned_from]
     if cloned:
-        meta["cloned tasks"] = cloned_summary(cloned, len(tasks))
+        meta["cloned tasks"] = clone_summary(cloned, len(tasks))
     retried = [t for t in tasks if t.attempt]
     if retried:
         meta["retried tasks"] = ", ".join(f"{t.task_id} (attempt {t.attempt + 1})" for t in retried)
     ran = [t for t in tasks if not t.cloned_from]  # a cloned task's times are its origin run's
     meta["duration (s)"] = round(max(t.finished_at for t in ran) - min(t.started_at for t in ran), 3) if ran else 0.0
     return meta
-
-
-def cloned_summary(cloned: list[TaskRecord], total: int, max_ids: int = 20) -> str:
-    """"5 of 6 from run abc (0, 1, 2, 4, 5)": what a resume reused instead of running again."""
-    origins = sorted({t.cloned_from or "" for t in cloned})
-    ids = ", ".join(t.task_id for t in cloned[:max_ids]) + (" ..." if len(cloned) > max_ids else "")
-    return f"{len(cloned)} of {total} from run {', '.join(origins)} ({ids})"
 
 
 def _foreach_row(task: TaskRecord) -> dg.TableRecord:

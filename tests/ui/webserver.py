@@ -77,8 +77,10 @@ def server_env(home: Path, store: Path) -> dict[str, str]:
     return env
 
 
-def run_webserver(workdir: Path, timeout_s: float = 120.0) -> Iterator[DagsterUI]:
-    """Generator for a fixture: yield a ready server, then kill its process group."""
+def run_webserver(workdir: Path, timeout_s: float = 120.0, target: list[str] | None = None,
+                  env: dict[str, str] | None = None) -> Iterator[DagsterUI]:
+    """Generator for a fixture: yield a ready server, then kill its process group. ``target``:
+    what to load (default the repo's workspace.yaml); ``env``: added to the server's."""
     home, store = workdir / "dagster_home", workdir / "store"
     home.mkdir(parents=True, exist_ok=True)
     (home / "dagster.yaml").write_text(DAGSTER_YAML)
@@ -88,8 +90,8 @@ def run_webserver(workdir: Path, timeout_s: float = 120.0) -> Iterator[DagsterUI
     assert exe, "dagster-webserver is not installed (pip install -e '.[dev]')"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [exe, "-w", str(WORKSPACE), "-h", "127.0.0.1", "-p", str(port)],
-            cwd=workdir, env=server_env(home, store), stdout=log, stderr=subprocess.STDOUT,
+            [exe, *(target or ["-w", str(WORKSPACE)]), "-h", "127.0.0.1", "-p", str(port)],
+            cwd=workdir, env={**server_env(home, store), **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True)
     ui = DagsterUI(f"http://127.0.0.1:{port}", home, store, log_path)
     try:
