@@ -45,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     res.add_argument("--origin-run-id", help="run to resume (default: the flow's latest run)")
     res.add_argument("--run-id-file")
     res.add_argument("--tag", action="append", default=[], help="tag the new run (repeatable)")
+    sub.add_parser("recover", help="mark runs whose driving process on this machine is gone as "
+                   "failed and delete their task pods (for cron; every command also does it)")
     logs = sub.add_parser("logs", help="print task output: FLOW/RUN_ID/STEP[/TASK], or "
                           "FLOW_FILE RUN_ID/STEP[/TASK] as Metaflow's `python flow.py logs`")
     logs.add_argument("target", nargs="+", metavar="[FLOW_FILE] PATHSPEC")
@@ -98,6 +100,8 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
             return _logs(_logs_pathspec(args))
         if args.command == "resume":
             return _resume(args)
+        if args.command == "recover":
+            return _recover()
     except FlowassetsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -169,6 +173,19 @@ def _resume(args: argparse.Namespace) -> int:
                                   tags=tags, run_id_file=args.run_id_file))
     _summary(graph.flow_name, result, args.flow_file)
     return exit_code(result)
+
+
+def _recover() -> int:
+    from ..client.instance import get_instance
+    from ..client.recovery import recover_dead_runs
+    from ..compute.drivers import this_driver
+
+    found = recover_dead_runs(get_instance(recover=False))
+    for run in found:
+        print(f"{run.run_id} ({run.flow}): marked {run.status}. {run.message}")
+    if not found:
+        print(f"No run with a dead driver on {this_driver().host}.")
+    return 0
 
 
 def exit_code(result: Any) -> int:

@@ -92,3 +92,23 @@ def _delete_task_pods(instance: Any, run_id: str) -> list[str]:
 def _this_command() -> str:
     argv = [os.path.basename(sys.argv[0])] + sys.argv[1:2] if sys.argv and sys.argv[0] else ["python"]
     return f"`{' '.join(argv)}` (pid {os.getpid()})"
+
+
+def dead_driver_sensor(name: str = "flowassets_dead_drivers", minimum_interval_seconds: int = 60,
+                       default_status: str = "RUNNING") -> Any:
+    """A Dagster sensor that recovers dead runs every ``minimum_interval_seconds``, for a
+    deployment whose daemon runs on the machine that drives CLI runs (``dagster dev`` on a
+    workstation, a shared VM). It launches nothing; its tick says what it marked."""
+    import dagster as dg
+
+    @dg.sensor(name=name, minimum_interval_seconds=minimum_interval_seconds,
+               default_status=dg.DefaultSensorStatus[default_status],
+               description="Marks runs whose driving process (flowassets run/resume, an in-process "
+                           "run) is gone from this machine as failed, and deletes their task pods.")
+    def recover(context: Any) -> Any:
+        found = recover_dead_runs(context.instance, by=f"sensor {name}")
+        if not found:
+            return dg.SkipReason(f"no run with a dead driver on {this_driver().host}")
+        return dg.SkipReason("; ".join(f"{r.run_id}: marked {r.status}" for r in found))
+
+    return recover

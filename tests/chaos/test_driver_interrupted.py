@@ -232,3 +232,40 @@ def test_resume_refuses_a_live_run_and_other_runs_leave_it_alone(tmp_path, unint
     output, _ = driver.communicate(timeout=120)
     assert driver.returncode == 0, output
     assert _final_data(first, tmp_path, env) == uninterrupted
+
+
+def _killed_run(tmp_path: Path, env: dict[str, str], name: str) -> tuple[str, int]:
+    """A run whose driver was killed in its join: STARTED in the instance, no one driving it."""
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "flowassets.cli.main", "run", str(FLOW), "--run-id-file", name],
+        cwd=tmp_path, env={**env, "JOIN_S": "60"}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, start_new_session=True)
+    _wait_for("the join to start", lambda: (tmp_path / "marks" / "join").exists(), driver)
+    os.killpg(driver.pid, signal.SIGKILL)
+    driver.wait(30)
+    (tmp_path / "marks" / "join").unlink()
+    return (tmp_path / name).read_text().strip(), driver.pid
+
+
+def test_recover_command_and_sensor_mark_dead_runs_for_deployments(tmp_path):
+    env = _env(tmp_path)
+    first, pid = _killed_run(tmp_path, env, "first.txt")
+    recovered = _cli("recover", env=env, cwd=tmp_path)
+    assert recovered.returncode == 0, recovered.stderr
+    assert f"{first} (SlowForeachFlow): marked FAILURE" in recovered.stdout and f"pid {pid}" in recovered.stdout
+    again = _cli("recover", env=env, cwd=tmp_path)
+    assert "No run with a dead driver" in again.stdout  # marked once
+
+    second, pid = _killed_run(tmp_path, env, "second.txt")
+    code = ("import json; import dagster as dg; from flowassets import dead_driver_sensor; "
+            "from flowassets.client.instance import get_instance; i = get_instance(recover=False); "
+            "sensor = dead_driver_sensor(); "
+            "tick = sensor.evaluate_tick(dg.build_sensor_context(instance=i)); "
+            f"print(json.dumps([tick.skip_message, i.get_run_by_id('{second}').status.value]))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    message, status = json.loads(out.stdout.strip().splitlines()[-1])
+    assert message == f"{second}: marked FAILURE" and status == "FAILURE"
+    state = _run_status(second, tmp_path, env)
+    assert any("sensor flowassets_dead_drivers" in m and f"pid {pid}" in m for m in state["messages"])
