@@ -130,6 +130,7 @@ def drive(recon: Any, run: Any, instance: Any, flow_name: str, steps_total: int,
     """Execute a created run in this process (``run`` and ``resume``), showing its progress."""
     from dagster._core.execution.api import execute_run_iterator
 
+    from .log_tailers import tailers_ignore_ctrl_c
     from .main import gc_after_loading
     from .sqlite_keepalive import keep_open
 
@@ -148,7 +149,8 @@ def drive(recon: Any, run: Any, instance: Any, flow_name: str, steps_total: int,
     if not quiet and not display.echoes_task_logs:
         os.environ[ECHO_ENV] = "1"  # the op prints task output as it comes
     try:
-        with listening(None if quiet else display), keep_open(instance, run.run_id):
+        with listening(None if quiet else display), keep_open(instance, run.run_id), \
+                tailers_ignore_ctrl_c():
             for event in execute_run_iterator(recon, run, instance):
                 if on_event:
                     on_event(event)
