@@ -99,6 +99,7 @@ REEXECUTE = """mutation($params: ReexecutionParams!) { launchRunReexecution(reex
 LAUNCH = """mutation($params: ExecutionParams!) { launchRun(executionParams: $params) {
   __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }"""
 STATUS = """query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"""
+TAGS = """query($id: ID!) { runOrError(runId: $id) { ... on Run { tags { key value } } } }"""
 
 
 def _wait_done(ui, run_id: str) -> str:
@@ -122,6 +123,9 @@ def test_reexecute_from_failure_in_the_webserver_clones_finished_tasks(tmp_path,
         assert launched["__typename"] == "LaunchRunSuccess", launched
         first_id = launched["run"]["runId"]
         assert _wait_done(ui, first_id) == "FAILURE"
+        # The run worker the webserver started recorded itself as the run's driver.
+        tags = {t["key"]: t["value"] for t in ui.graphql(TAGS, id=first_id)["runOrError"]["tags"]}
+        assert tags["flowassets/driver"].startswith("pid=") and tags["flowassets/driver-host"]
         (marks / "fixed").touch()
         again = ui.graphql(REEXECUTE, params={"parentRunId": first_id, "strategy": "FROM_FAILURE"})
         again = again["launchRunReexecution"]
