@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 from dataclasses import dataclass
 
 DRIVER_TAG = "flowassets/driver"
@@ -67,6 +68,22 @@ def driver_gone(driver: Driver, run_created_at: float) -> bool:
         return True
     started = _start_ticks(driver.pid)
     return bool(driver.started and started and started != driver.started)
+
+
+def die_with_parent(parent: int, sig: int) -> None:
+    """Ask Linux to send ``sig`` to this (child) process when its parent dies, so a task or a
+    step process does not outlive a killed driver and go on writing into a run that is about
+    to be resumed. Elsewhere the parent's own cleanup is all there is."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(sig))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the request was made
+        os.kill(os.getpid(), sig)
 
 
 def _pid_exists(pid: int) -> bool:

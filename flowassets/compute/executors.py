@@ -16,6 +16,7 @@ that stays Pending forever (#13593, #24595).
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -32,6 +33,7 @@ from dagster_k8s.executor import _K8S_EXECUTOR_CONFIG_SCHEMA, K8sStepHandler
 from dagster_k8s.job import get_user_defined_k8s_config
 
 from . import pod_diagnosis
+from .drivers import die_with_parent
 from . import task_pods
 from .local_executor import DrivenInProcessExecutor, cancel_on_interrupt, flowassets_in_process_executor
 from .kubernetes import COMPUTE_TAG, K8S_CONFIG_TAG, RUN_LABEL, TASK_PODS_TAG
@@ -78,7 +80,11 @@ class LocalProcessStepHandler(StepHandler):
         yield DagsterEvent.step_worker_starting(
             context.get_step_context(step), message=f'Executing step "{step}" in a local process.',
             metadata={"compute": dg.MetadataValue.text("local")})
-        self._processes[(run_id, step)] = subprocess.Popen(args, env=env)
+        parent = os.getpid()
+        # SIGTERM when the run worker dies: Dagster turns it into an interrupt, so the step
+        # deletes its task pods rather than going on creating them for a run no one drives.
+        self._processes[(run_id, step)] = subprocess.Popen(
+            args, env=env, preexec_fn=lambda: die_with_parent(parent, signal.SIGTERM))
 
     def check_step_health(self, context: StepHandlerContext) -> CheckStepHealthResult:
         process = self._processes.get(self._key(context))

@@ -20,6 +20,7 @@ import traceback
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
+from ..compute.drivers import die_with_parent
 from ..compute.outcome import TaskOutcome
 
 T = TypeVar("T")
@@ -100,7 +101,7 @@ def _start(item: Any, fn: Callable[[Any], Any], hard_timeout: float | None) -> _
         os.close(read_fd)
         code = 0
         try:
-            _die_with(parent)
+            die_with_parent(parent, signal.SIGKILL)
             os.dup2(log_fd, 1)
             os.dup2(log_fd, 2)
             # Dagster may have swapped sys.stdout for a capturing wrapper: write to the fds.
@@ -132,21 +133,6 @@ def _start(item: Any, fn: Callable[[Any], Any], hard_timeout: float | None) -> _
     os.close(write_fd)
     deadline = time.monotonic() + hard_timeout if hard_timeout else None
     return _Child(item, pid, read_fd, log_fd, deadline, [])
-
-
-def _die_with(parent: int) -> None:
-    """A task must not outlive the process running its step: killed with it (``kill -9``, the
-    OOM killer), it would go on writing into a run that is about to be resumed. Linux tells the
-    child when its parent dies (PR_SET_PDEATHSIG); elsewhere the parent's own cleanup is all."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        try:
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            return
-        if os.getppid() != parent:  # the parent died before the request was made
-            os._exit(70)
 
 
 def _format(exc: BaseException) -> str:

@@ -2,7 +2,8 @@
 
 Every task execution appends to ``$MARKS/<step>-<index>``: the tests count how often each task
 ran across a run and its resume. ``SLOW_S``: seconds per foreach index (task i takes i*SLOW_S);
-``JOIN_S``: how long the join sleeps (after marking that it started).
+``JOIN_S``: how long the join sleeps (after marking that it started); ``GATE``: a file the join
+waits for, so a test decides when the run may finish.
 """
 
 import os
@@ -34,6 +35,9 @@ class SlowForeachFlow(FlowSpec):
     def join(self, inputs):
         _mark("join")
         time.sleep(float(os.environ.get("JOIN_S", "0")))
+        gate = os.environ.get("GATE")
+        while gate and not os.path.exists(gate):
+            time.sleep(0.05)
         self.squares = sorted(i.square for i in inputs)
         self.total = sum(self.squares)
         self.next(self.end)
