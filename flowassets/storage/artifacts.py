@@ -18,7 +18,7 @@ from typing import Any, Iterator
 
 from ..errors import ArtifactError, ArtifactNotFound
 from . import serialize
-from .backend import Backend, safe_key
+from .backend import Backend, safe_key, write_error
 from .manifest import ArtifactRef, StepResult, TaskRecord
 
 #: Values whose bytes are larger than this are spooled to a temp file and streamed (multipart).
@@ -47,7 +47,14 @@ class ArtifactStore:
         that only reads a 1 GiB array) then costs no temp file and no upload check."""
         if unchanged is not None and _same_pickle(value, unchanged):
             return unchanged
-        encoding, spool = _serialize(value, self.backend.spool_dir())
+        spool_dir = self.backend.spool_dir()
+        try:
+            encoding, spool = _serialize(value, spool_dir)
+        except OSError as exc:  # the spool file in the store's folder could not be written
+            if spool_dir is None:
+                raise
+            raise write_error(self.url, f"a value of over {SPOOL_BYTES >> 20} MB", exc, None,
+                              spool_dir) from exc
         with spool:
             sha = spool.sha.hexdigest()
             key = self.blob_key(sha)
@@ -262,11 +269,17 @@ def _serialize(value: Any, spool_dir: str | None = None) -> tuple[str, _HashingS
         try:
             pickle.dump(value, spool, protocol=5)
             return serialize.PICKLE, spool
-        except Exception:  # noqa: BLE001 - let serialize.encode choose the fallback or raise
-            spool.__exit__()
+        except BaseException as exc:  # noqa: BLE001
+            spool.__exit__()  # never leave a partial spool file behind
+            if isinstance(exc, OSError) or not isinstance(exc, Exception):
+                raise  # a full disk or an interrupt, not a value pickle cannot handle
     data, encoding = serialize.encode(value)
     spool = _HashingSpool(spool_dir)
-    spool.write(data)
+    try:
+        spool.write(data)
+    except BaseException:
+        spool.__exit__()
+        raise
     return encoding, spool
 
 

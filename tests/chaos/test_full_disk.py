@@ -121,11 +121,8 @@ class _UninterruptedRun:
 @pytest.mark.parametrize("big_mb, room", [
     pytest.param(12, "64m", id="12MB-written-in-place"),
     # Over artifacts.SPOOL_BYTES (64 MiB): pickled into a `.tmp-spool-*` file in the store root,
-    # which storage/artifacts.py leaves behind, partial and filling the disk, when ENOSPC hits.
-    pytest.param(72, "192m", id="72MB-spooled", marks=pytest.mark.xfail(
-        strict=True, raises=AssertionError,
-        reason="storage/artifacts.py: on ENOSPC while spooling, a raw OSError traceback and a "
-               "partial .tmp-spool-* file left in the store root (fix in the chaos report)")),
+    # which must be removed, and the error explained, when ENOSPC hits mid-pickle.
+    pytest.param(72, "192m", id="72MB-spooled"),
 ])
 def test_full_disk_during_artifact_write_fails_cleanly_then_resumes(
         small_tmpfs: Tmpfs, tmp_path: Path, big_mb: int, room: str):

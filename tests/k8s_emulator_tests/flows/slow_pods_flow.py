@@ -1,4 +1,6 @@
-"""A foreach on Kubernetes whose task i takes i * slow_s seconds: killed mid-step, some finished."""
+"""A foreach on Kubernetes in which tasks 0 and 1 finish and tasks 2..5 never do in a first
+run (they wait until killed), and all finish at once when the run is a resume: a test kills the
+driver mid-step knowing exactly which tasks finished."""
 
 import time
 
@@ -6,7 +8,7 @@ from flowassets import FlowSpec, Parameter, current, kubernetes, step
 
 
 class SlowPodsFlow(FlowSpec):
-    slow_s = Parameter("slow_s", default=0.0, type=float)
+    hold = Parameter("hold", default=False, type=bool)
 
     @step
     def start(self):
@@ -16,7 +18,8 @@ class SlowPodsFlow(FlowSpec):
     @kubernetes(cpu=0.5, memory=300)
     @step
     def work(self):
-        time.sleep(self.slow_s * self.input)
+        while self.hold and self.input >= 2 and current.origin_run_id is None:
+            time.sleep(1)  # a first run: held until its driver is killed and the pod deleted
         self.square = self.input * self.input
         self.pod = (current.pod or {}).get("pod")
         self.next(self.join)
