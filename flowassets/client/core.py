@@ -231,10 +231,19 @@ class Task:
         return DataView(self)
 
     @property
+    def origin_pathspec(self) -> str | None:
+        """Where a task a resume cloned really ran (Metaflow's ``Task.origin_pathspec``)."""
+        if not self.record.cloned_from:
+            return None
+        return f"{self.step.run.flow.name}/{self.record.cloned_from}/{self.step.id}/{self.id}"
+
+    @property
     def stdout(self) -> str:
-        """The output of the task's latest attempt, as Metaflow's ``logs`` shows it."""
+        """The output of the task's latest attempt, as Metaflow's ``logs`` shows it (a cloned
+        task's: the run it ran in)."""
         store = self.step.run.store
-        for run_id in self.step.run._lineage():
+        cloned_from = self.record.cloned_from
+        for run_id in [cloned_from] if cloned_from else self.step.run._lineage():
             attempts = [(int(name.split(".")[1]), text)
                         for name, text in store.load_logs(run_id, self.step.id)
                         if name.startswith(f"{self.id}.") and name.split(".")[1].isdigit()]

@@ -90,8 +90,10 @@ def _delete_task_pods(instance: Any, run_id: str) -> list[str]:
 
 
 def _this_command() -> str:
-    argv = [os.path.basename(sys.argv[0])] + sys.argv[1:2] if sys.argv and sys.argv[0] else ["python"]
-    return f"`{' '.join(argv)}` (pid {os.getpid()})"
+    program = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "python"
+    if program in ("main.py", "__main__.py", "flowassets"):  # the console script or -m flowassets.cli.main
+        program = "flowassets " + " ".join(sys.argv[1:2])
+    return f"`{program.strip()}` (pid {os.getpid()})"
 
 
 def dead_driver_sensor(name: str = "flowassets_dead_drivers", minimum_interval_seconds: int = 60,

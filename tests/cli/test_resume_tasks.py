@@ -64,9 +64,10 @@ def test_resume_reruns_only_the_failed_task_and_clones_the_rest(tmp_path, marks)
     data = read_back(
         "import json; from flowassets.client import Flow; "
         f"r = Flow('FlakyForeachFlow')['{second_id}']; "
-        "print(json.dumps([r.successful, r.data.squares, r['work']['0'].stdout, r['work']['3'].stdout]))",
-        tmp_path)
-    assert data == [True, [0, 1, 4, 9, 16, 25], "working on 0\n", "working on 3\n"]
+        "print(json.dumps([r.successful, r.data.squares, r['work']['0'].stdout, r['work']['3'].stdout, "
+        "r['work']['0'].origin_pathspec, r['work']['3'].origin_pathspec]))", tmp_path)
+    assert data == [True, [0, 1, 4, 9, 16, 25], "working on 0\n", "working on 3\n",
+                    f"FlakyForeachFlow/{first_id}/work/0", None]
     # A cloned task's log is its origin run's, found through the run's lineage by `logs` too.
     logs = flowassets("logs", f"FlakyForeachFlow/{second_id}/work/1", cwd=tmp_path)
     assert logs.returncode == 0 and logs.stdout == "working on 1\n", logs.stderr
