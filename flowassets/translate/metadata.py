@@ -63,6 +63,8 @@ def step_output_metadata(result: StepResult, upstream: Iterable[StepResult] = ()
     meta["task_ids"] = ", ".join(t.task_id for t in shown) + more
     rows, total_bytes, total_count = [], 0, 0
     for position, task in enumerate(tasks):
+        if task.cloned_from:
+            continue  # written by the run it ran in, not by this one
         inputs = [by_path[p] for p in task.input_tasks if p in by_path]
         written = written_artifacts(task, inputs)
         total_count += len(written)
