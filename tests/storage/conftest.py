@@ -1,4 +1,5 @@
-"""Storage tests run against real servers; the fixtures live in tests/support/servers.py."""
+"""Storage tests run against real servers; the fixtures live in tests/support/servers.py (and the
+check for processes a test leaves behind in tests/support/processes.py)."""
 
 from tests.support.servers import (  # noqa: F401 - pytest finds fixtures by name
     azure_store_server,
@@ -6,3 +7,4 @@ from tests.support.servers import (  # noqa: F401 - pytest finds fixtures by nam
     object_store,
     s3_store_server,
 )
+from tests.support.processes import process_leak_check  # noqa: F401

@@ -56,7 +56,8 @@ def test_flow_runs_end_to_end_with_every_object_under_the_prefix(object_store):
     pd.testing.assert_frame_equal(pd.read_parquet(io.BytesIO(raw)), expected)
 
 
-def test_store_outage_mid_run_then_reexecution_from_failure(object_store, monkeypatch, tmp_path):
+def test_store_outage_mid_run_then_reexecution_from_failure(object_store, monkeypatch, tmp_path,
+                                                           process_leak_check):
     monkeypatch.setenv("FLOWASSETS_DATASTORE", object_store.kind)
     monkeypatch.setenv(select.SYSROOT_ENV[object_store.kind], object_store.root)
     job = reconstructable_job(str(FLOWS / "outage_flow.py"), "OutageFlow")
@@ -78,6 +79,7 @@ def test_store_outage_mid_run_then_reexecution_from_failure(object_store, monkey
     assert failed == ["middle"]
 
     object_store.server.start()
+    process_leak_check.allow(object_store.server.proc.pid)  # lives on for the session
     store = _store(object_store, "OutageFlow")
     assert store.has_step(first.run_id, "start")
     assert not store.has_step(first.run_id, "middle")  # no partial manifest of the failed step
