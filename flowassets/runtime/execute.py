@@ -118,8 +118,7 @@ def clone_finished_tasks(ctx: RunContext, specs: list[TaskSpec], origin: str,
             reused[spec.task_id] = dataclasses.replace(record, cloned_from=record.cloned_from or origin)
     if gang and len(reused) != len(specs):
         return {}
-    for record in reused.values():
-        ctx.store.save_task(ctx.run_id, record)
+    ctx.store.save_tasks(ctx.run_id, list(reused.values()))
     return reused
 
 

@@ -14,7 +14,7 @@ import mmap
 import os
 import pickle
 import tempfile
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from ..errors import ArtifactError, ArtifactNotFound
 from . import serialize
@@ -129,6 +129,9 @@ class ArtifactStore:
         data = json.dumps(record.to_json(), separators=(",", ":")).encode()
         self.backend.put_bytes(self.task_key(run_id, record.step, record.task_id), data)
 
+    def save_tasks(self, run_id: str, records: list[TaskRecord]) -> None:
+        self._each(lambda record: self.save_task(run_id, record), records)
+
     def finished_tasks(self, run_id: str, step: str) -> dict[str, TaskRecord]:
         """The tasks of ``step`` that finished in ``run_id``, by task id (a record that cannot
         be read, half-written by a dying process, counts as not finished)."""
@@ -141,16 +144,17 @@ class ArtifactStore:
             except (ValueError, TypeError, KeyError, ArtifactNotFound):
                 return None
 
-        if keys and self.backend.local_path(keys[0]) is None:
-            # An object store: one request per record, so read them side by side (a 1,000-task
-            # step resumes in a few seconds, not one round trip after another).
-            from concurrent.futures import ThreadPoolExecutor
+        return {r.task_id: r for r in self._each(read, keys) if r is not None}
 
-            with ThreadPoolExecutor(16) as pool:
-                records = list(pool.map(read, keys))
-        else:
-            records = [read(k) for k in keys]
-        return {r.task_id: r for r in records if r is not None}
+    def _each(self, fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+        """``fn`` over ``items``; side by side on an object store, where each is a request (a
+        1,000-task step resumes in seconds, not one round trip after another)."""
+        if not items or self.backend.local_path(self.blob_key("0" * 64)) is not None:
+            return [fn(item) for item in items]
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(16) as pool:
+            return list(pool.map(fn, items))
 
     # -- logs ----------------------------------------------------------------------------
     def log_key(self, run_id: str, step: str, task_id: str, attempt: int = 0) -> str:
