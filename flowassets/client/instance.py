@@ -38,7 +38,7 @@ def _get_instance():
     home = default_dagster_home()
     os.makedirs(home, exist_ok=True)
     if _initialised(home):
-        return _open(home)
+        return _open_retrying(home)
     # Two first runs started at once would both create and alembic-stamp Dagster's SQLite schemas
     # (seen here: "Version table 'alembic_version' has more than one head present" afterwards,
     # for every later reader); the first one to take the lock creates them, the other waits.
@@ -82,6 +82,35 @@ def _storage_on_a_server(home: str) -> bool:
     storages = (ref.run_storage_data, ref.event_storage_data, ref.schedule_storage_data)
     return all(data is not None and "sqlite" not in f"{data.module_name}.{data.class_name}".lower()
                for data in storages)
+
+
+def _open_retrying(home: str, attempts: int = 6):
+    """Open the instance; on a database server, retry when another process was creating the same
+    schema at that moment.
+
+    dagster-postgres creates its tables at first use and retries a clash only on "duplicate
+    table"; Postgres also reports it as "type ... already exists" (each table has a row type),
+    which failed one of 4 `flowassets run`s started at once on a new database (seen here, Dec 2026).
+    Once the other process's tables exist, opening again creates nothing."""
+    import time
+
+    for attempt in range(attempts):
+        try:
+            return _open(home)
+        except Exception as exc:  # noqa: BLE001 - only a schema-creation clash is retried
+            if attempt == attempts - 1 or not _schema_creation_clash(exc):
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def _schema_creation_clash(exc: BaseException | None) -> bool:
+    while exc is not None:
+        code = getattr(getattr(exc, "orig", None), "pgcode", None)
+        if code in ("42P07", "42710", "23505"):  # duplicate table / object / unique (pg_type)
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _open(home: str):

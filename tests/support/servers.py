@@ -10,6 +10,7 @@ of them and points the environment at it.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -31,9 +32,36 @@ KINDS = ("s3", "gs", "azure")
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free port for a test server, below the kernel's ephemeral range and in a band of its
+    own per xdist worker.
+
+    Port 0 would hand out an ephemeral port, and a server killed and restarted on its port (the
+    outage tests) then found it taken by some client connection's local end in between
+    ("bind: address already in use"). No connection takes a port below the ephemeral range, and
+    the per-worker band keeps two workers from picking the same one."""
+    low = _ephemeral_low()
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker[2:]) if worker[2:].isdigit() else 0
+    band = max(200, (low - 10000) // 8)
+    first = 10000 + (index % 8) * band
+    candidates = list(range(first, min(first + band, low)))
+    random.shuffle(candidates)
+    for port in candidates:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {first}-{first + band} for test worker {worker}")
+
+
+def _ephemeral_low() -> int:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as handle:
+            return int(handle.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 def _port_open(port: int) -> bool:

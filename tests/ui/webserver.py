@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -20,6 +19,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
+
+from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKSPACE = ROOT / "workspace.yaml"
@@ -62,12 +63,6 @@ class DagsterUI:
 
     def selector(self, job: str) -> dict[str, str]:
         return {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY, "pipelineName": job}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def server_env(home: Path, store: Path) -> dict[str, str]:

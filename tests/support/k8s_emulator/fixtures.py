@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
+
+from ..servers import free_port
 
 REPO = Path(__file__).resolve().parents[3]
 # Variables the test harness sets per test; pods get only what their spec gives them, as on a cluster.
@@ -153,19 +154,13 @@ def wait_for(what: str, check: Callable[[], Any], timeout_s: float = 60.0) -> An
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_emulator(state_dir: Path, workdir: Path = REPO, timeout_s: float = 30.0,
                    extra_args: tuple[str, ...] = ()) -> tuple[subprocess.Popen, RunningEmulator]:
     """Start ``python -m tests.support.k8s_emulator`` in its own process group and wait for it."""
     import urllib.request
 
     state_dir.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(_PER_TEST_ENV)}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     log = (state_dir / "emulator.log").open("ab")
