@@ -223,7 +223,9 @@ def test_dagster_k8s_delete_job_orphans_then_deletes_pods(k8s_emulator, k8s_name
     pid = _start_sleeper(k8s_emulator, k8s_namespace, "dsleeper", tmp_path)
     assert client.delete_job("dsleeper", k8s_namespace) is True
     wait_for("the process to die", lambda: not alive(pid))
-    assert not job_pods(k8s_emulator.core(), k8s_namespace, "dsleeper")
+    # As on a cluster, the pod object goes once the kubelet saw its container stop: a moment
+    # after the process (seen here: still listed right after the process died, under load).
+    wait_for("the pod object to go", lambda: not job_pods(k8s_emulator.core(), k8s_namespace, "dsleeper"))
 
 
 def test_active_deadline_kills_the_pod_and_fails_the_job(k8s_emulator, k8s_namespace, tmp_path):
