@@ -4,14 +4,14 @@
 """
 
 from .authoring import (
-    FlowSpec, Inputs, JSONType, Parameter, batch, card, catch, conda, current, environment,
+    FlowSpec, IncludeFile, Inputs, JSONType, Parameter, batch, card, catch, conda, current, environment,
     kubernetes, parallel, parallel_map, project, pypi, resources, retry, schedule, secrets, step,
     timeout, trigger_on_finish,
 )
 from .errors import FlowassetsError
 
 __all__ = [
-    "FlowSpec", "Inputs", "JSONType", "Parameter", "batch", "card", "catch", "conda", "current",
+    "FlowSpec", "IncludeFile", "Inputs", "JSONType", "Parameter", "batch", "card", "catch", "conda", "current",
     "environment", "kubernetes", "parallel", "project", "pypi", "resources", "retry", "schedule",
     "secrets", "step", "timeout", "trigger_on_finish", "FlowassetsError", "flow_to_job",
     "build_definitions", "FlowTranslator", "FlowTranslatorSettings", "parallel_map",

@@ -7,10 +7,10 @@ from .decorators import (
 )
 from .flowspec import FlowSpec, Inputs, step
 from .parallel_map import parallel_map
-from .parameters import JSONType, Parameter
+from .parameters import IncludeFile, JSONType, Parameter
 
 __all__ = [
-    "FlowSpec", "Inputs", "step", "Parameter", "JSONType", "current", "batch", "card", "catch",
+    "FlowSpec", "Inputs", "step", "Parameter", "IncludeFile", "JSONType", "current", "batch", "card", "catch",
     "conda", "environment", "kubernetes", "parallel", "project", "pypi", "resources", "retry",
     "schedule", "secrets", "timeout", "trigger_on_finish", "parallel_map",
 ]

@@ -65,6 +65,8 @@ class Parameter:
 
     @property
     def type_name(self) -> str:
+        if self.type is FilePath:
+            return "file"
         if self.type is JSONType or isinstance(self.type, JSONType):
             return "JSON"
         return _TYPE_NAMES.get(self.type, getattr(self.type, "__name__", str(self.type)))
@@ -98,7 +100,7 @@ class Parameter:
                 return int(raw)
             if kind == "float":
                 return float(raw)
-            if kind == "str":
+            if kind in ("str", "file"):
                 return str(raw)
             return self.type(raw)
         except (ValueError, TypeError) as exc:
@@ -108,6 +110,48 @@ class Parameter:
 
     def __repr__(self) -> str:
         return f"Parameter({self.name!r}, default={self.default!r}, type={self.type_name})"
+
+
+class FilePath:
+    """Marks an ``IncludeFile``: the run-time value is a path, the flow sees the contents."""
+
+    name = "file"
+
+
+class IncludeFile(Parameter):
+    """Metaflow's ``IncludeFile``: a file read once when the run starts, whose contents (text,
+    or bytes with ``is_text=False``) every task sees as the parameter's value.
+
+    The run is given a path (``--NAME PATH`` on the command line, a path in the launchpad); a
+    ``default`` path relative to the flow file is found from any working directory."""
+
+    def __init__(self, name: str, required: bool = False, is_text: bool = True,
+                  encoding: str = "utf-8", help: str | None = None,  # noqa: A002
+                  default: Any = _MISSING, **kwargs: Any):
+        super().__init__(name, default=default, type=FilePath, help=help, required=required,
+                         **kwargs)
+        self.is_text = True if is_text is None else bool(is_text)
+        self.encoding = encoding or "utf-8"
+
+
+def read_included_file(path: str, is_text: bool, encoding: str, flow_name: str,
+                       parameter: str) -> str | bytes:
+    """The contents of an ``IncludeFile``'s path, or an error naming the flow and parameter."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise ParameterError(
+            f"flow {flow_name}: IncludeFile {parameter!r}: cannot read {path!r} "
+            f"({exc.strerror or exc}). Pass an existing file: --{parameter} PATH.") from None
+    if not is_text:
+        return data
+    try:
+        return data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise ParameterError(
+            f"flow {flow_name}: IncludeFile {parameter!r}: {path!r} is not {encoding} text ({exc}); "
+            "use is_text=False to get its bytes.") from None
 
 
 def builtins_type(value: Any) -> Callable[..., Any]:

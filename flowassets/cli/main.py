@@ -144,6 +144,15 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
             if param.required and param.default is None:
                 raise FlowassetsError(f"flow {graph.flow_name}: Parameter {param.name!r} is "
                                       f"required: pass --{param.name} VALUE.")
+            if param.type_name == "file" and param.default is not None:
+                _check_included_file(graph, param, str(param.default))
+            continue
+        if param.type_name == "file":
+            # A path: checked here (nothing is launched for a missing file) and made absolute,
+            # so the start step reads the same file whatever its working directory.
+            raw = os.path.abspath(raw)
+            _check_included_file(graph, param, raw)
+            parameters[param.name.replace("-", "_")] = raw
             continue
         # Validate now, so a bad value is refused before a run is created.
         converted = Parameter(param.name, type=_python_type(param.type_name)).convert(raw, graph.flow_name)
@@ -195,10 +204,16 @@ def exit_code(result: Any) -> int:
     return 130 if getattr(result, "status", "") == "CANCELED" else 1
 
 
+def _check_included_file(graph: Any, param: Any, path: str) -> None:
+    from ..authoring.parameters import read_included_file
+
+    read_included_file(path, param.is_text, param.encoding, graph.flow_name, param.name)
+
+
 def _python_type(name: str) -> Any:
     from ..authoring.parameters import JSONType
 
-    return {"str": str, "int": int, "float": float, "bool": bool, "JSON": JSONType}[name]
+    return {"str": str, "int": int, "float": float, "bool": bool, "JSON": JSONType, "file": str}[name]
 
 
 def _translator_options(with_options: list[str]) -> dict[str, Any]:

@@ -110,9 +110,9 @@ def _parameters(cls: type, parsed: ParsedFlow) -> tuple[list[model.ParameterSpec
                 "drop required=True or the default.")
         if param.unknown_kwargs:
             bad("parameter-unknown-argument", f"unknown argument(s) {sorted(param.unknown_kwargs)}.")
-        if param.type_name not in ("str", "int", "float", "bool", "JSON"):
+        if param.type_name not in ("str", "int", "float", "bool", "JSON", "file"):
             bad("parameter-bad-type", f"type {param.type_name} is not supported.",
-                "use str, int, float, bool or JSONType.")
+                "use str, int, float, bool or JSONType (or IncludeFile for a file's contents).")
         default = None
         try:
             default = param.default_value()
@@ -122,9 +122,24 @@ def _parameters(cls: type, parsed: ParsedFlow) -> tuple[list[model.ParameterSpec
                 param.convert(default, flow)
         except Exception as exc:  # noqa: BLE001 - any failure of a user default is a problem
             bad("parameter-bad-default", f"its default {param.default!r} does not fit: {exc}")
+        if param.type_name == "file" and default is not None:
+            default = _beside_flow_file(str(default), parsed.file)
         specs.append(model.ParameterSpec(attr, param.name, param.type_name, default,
-                                         param.has_default, param.required, param.help))
+                                         param.has_default, param.required, param.help,
+                                         getattr(param, "is_text", True),
+                                         getattr(param, "encoding", "utf-8")))
     return specs, problems
+
+
+def _beside_flow_file(path: str, flow_file: str | None) -> str:
+    """An IncludeFile default relative to the flow file, made absolute, so the flow runs from
+    any working directory (a path that is not there is left for the run to resolve)."""
+    import os
+
+    if os.path.isabs(path) or not flow_file:
+        return path
+    candidate = os.path.join(os.path.dirname(os.path.abspath(flow_file)), path)
+    return candidate if os.path.exists(candidate) else path
 
 
 def _check_structure(parsed: ParsedFlow, param_names: set[str]) -> list[Problem]:

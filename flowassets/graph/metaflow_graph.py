@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..authoring.parameters import JSONType, Parameter
+from ..authoring.parameters import IncludeFile, JSONType, Parameter
 from . import build, model
 
 
@@ -39,6 +39,14 @@ def _is_metaflow_parameter(value: Any) -> bool:
 def _convert(attr: str, param: Any) -> Parameter:
     given = {k: v for k, v in {**param.kwargs, **param._override_kwargs}.items() if v is not None}
     kind = given.pop("type", None)
+    if kind is not None and type(kind).__name__ == "FilePathClass":
+        known = {k: given.pop(k) for k in ("default", "help", "required") if k in given}
+        overrides = getattr(param, "_includefile_overrides", {})
+        included = IncludeFile(param.name, is_text=overrides.get("is_text", given.pop("is_text", True)),
+                               encoding=overrides.get("encoding", given.pop("encoding", "utf-8")),
+                               **known, **given)  # a `parser` stays unknown: refused by build
+        included.__set_name__(None, attr)  # type: ignore[arg-type]
+        return included
     if kind is not None and type(kind).__name__ == "JSONTypeClass":
         kind = JSONType
     known = {k: given.pop(k) for k in ("default", "help", "required", "show_default", "separator")

@@ -27,6 +27,8 @@ class ParameterSpec:
     has_default: bool
     required: bool
     help: str | None
+    is_text: bool = True  # IncludeFile: the contents as text (else bytes) ...
+    encoding: str = "utf-8"  # ... decoded with this
 
 
 @dataclass(frozen=True)

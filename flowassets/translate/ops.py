@@ -51,7 +51,10 @@ def build_step_op(translator: Any, flow_cls: type, graph: model.FlowGraph,
         store_resource = context.resources.flowassets_store
         runtime = context.resources.flowassets_runtime
         _record_location(context, store_resource.location())
-        params = _parameter_values(graph, context.op_config or {}) if step == "start" else {}
+        try:
+            params = _parameter_values(graph, context.op_config or {}) if step == "start" else {}
+        except FlowassetsError as exc:  # e.g. an IncludeFile path that is not there
+            raise dg.Failure(description=str(exc), allow_retries=False) from None
         ctx = RunContext(
             flow_cls=flow_cls, graph=graph, store=store_resource.for_flow(graph.flow_name),
             run_id=context.run_id, parameters=params, max_num_splits=runtime.max_num_splits,
@@ -170,11 +173,16 @@ def _record_location(context: Any, location: str) -> None:
 
 
 def _parameter_values(graph: model.FlowGraph, config: dict[str, Any]) -> dict[str, Any]:
-    from ..authoring.parameters import Parameter
+    from ..authoring.parameters import Parameter, read_included_file
 
     values = {}
     for spec in graph.parameters:
         raw = config.get(config_key(spec.name), spec.default)
+        if spec.type_name == "file":
+            # Read once, here in the start step: stored as its artifact, every task sees it.
+            values[spec.attr_name] = None if raw is None else read_included_file(
+                str(raw), spec.is_text, spec.encoding, graph.flow_name, spec.name)
+            continue
         param = Parameter(spec.name, type=_TYPES[spec.type_name])
         values[spec.attr_name] = param.convert(raw, graph.flow_name) if raw is not None else None
     return values
@@ -190,4 +198,4 @@ def _json_type() -> Any:
     return JSONType
 
 
-_TYPES = {"str": str, "int": int, "float": float, "bool": bool, "JSON": _json_type()}
+_TYPES = {"str": str, "int": int, "float": float, "bool": bool, "JSON": _json_type(), "file": str}

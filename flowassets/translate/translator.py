@@ -25,7 +25,8 @@ from .ops import config_key
 FLOW_TAG = "flowassets/flow"
 STEP_TAG = "flowassets/step"
 IO_MANAGER_KEY = "flowassets_io_manager"
-_DAGSTER_TYPES = {"str": dg.String, "int": dg.Int, "float": dg.Float, "bool": dg.Bool, "JSON": dg.String}
+_DAGSTER_TYPES = {"str": dg.String, "int": dg.Int, "float": dg.Float, "bool": dg.Bool, "JSON": dg.String,
+                  "file": dg.String}
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,9 @@ class FlowTranslator:
 
                 default = json.dumps(default)
             kwargs: dict[str, Any] = {"description": param.help or f"Parameter {param.name}"}
+            if param.type_name == "file":
+                kwargs["description"] += (" (IncludeFile: path of a file on the machine that runs "
+                                          "the start step, read when the run starts)")
             if default is not None:
                 kwargs["default_value"] = default
             kwargs["is_required"] = param.required and default is None

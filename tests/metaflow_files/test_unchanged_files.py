@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from .harness import Case, ThreeWay, run_three_ways
 
 pytestmark = pytest.mark.xdist_group("metaflow_files")
+TABLE = str(Path(__file__).resolve().parent / "flows" / "data" / "table.csv")
 
 CASES = [
     Case("split_join.py", "SplitJoinFlow", ("--alpha", "3"),
@@ -21,6 +23,8 @@ CASES = [
     Case("switch.py", "SwitchFlow", ("--mode", "slow"),
          "{'ops': {'start': {'config': {'mode': 'slow'}}}}"),
     Case("merge_flow.py", "MergeFlow"),
+    Case("include_file.py", "IncludeFlow", ("--table", TABLE, "--raw", TABLE),
+         f"{{'ops': {{'start': {{'config': {{'table': {TABLE!r}, 'raw': {TABLE!r}}}}}}}}}"),
 ]
 
 
@@ -47,6 +51,9 @@ def test_values_are_the_expected_ones(runs):
     assert "fast" not in runs["SwitchFlow"].cli.steps or not runs["SwitchFlow"].cli.tasks("fast")
     merged = runs["MergeFlow"].cli.artifacts("join")[0]
     assert "only_right" not in merged and merged["only_left"] == [1, 2] and merged["overwritten"] == 2
+    included = runs["IncludeFlow"].cli.artifacts("join")[0]
+    assert included["names"] == ["alpha", "beta", "gamma"] and included["size"] == 23
+    assert included["raw"] == Path(TABLE).read_bytes()
 
 
 def test_flowassets_api_does_not_need_metaflow(tmp_path):
