@@ -59,7 +59,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.flows import FlowSource  # noqa: E402
 from benchmarks.measure import Measured, run_measured  # noqa: E402
-from benchmarks.run import Side, _environment, _ratio, _side  # noqa: E402
+from benchmarks.run import Side, _environment, _ratio, _side, print_case_table  # noqa: E402
 
 DEFAULT_OUTPUT = ROOT / "benchmarks" / "results" / "resume.json"
 MARKER_ENV = "RESUME_BENCH_DIR"
@@ -382,21 +382,7 @@ def summarise(cycles: list[dict[str, SideRuns]], sizes: Sizes, fa_sides: list[st
 
 def print_report(results: dict[str, Any], out=sys.stdout) -> None:
     """The table of ``run.py`` (same columns), then the resume-specific lines."""
-    rows = [("case", "flowassets s", "metaflow s", "ratio", "fa CPU s", "mf CPU s", "fa RSS MB",
-             "mf RSS MB", "fa PSS MB", "mf PSS MB")]
-    for result in results["cases"].values():
-        fa, mf = result["flowassets"], result["metaflow"]
-        rows.append((result["title"], f"{fa['wall_s']:.2f}", f"{mf['wall_s']:.2f}",
-                     f"{result['ratio']:.3f}", f"{fa['cpu_s']:.2f}", f"{mf['cpu_s']:.2f}",
-                     f"{fa['peak_rss_mb']:.0f}", f"{mf['peak_rss_mb']:.0f}",
-                     f"{fa['peak_tree_pss_mb']:.0f}", f"{mf['peak_tree_pss_mb']:.0f}"))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for i, row in enumerate(rows):
-        print(" | ".join(c.ljust(w) if j == 0 else c.rjust(w) for j, (c, w) in enumerate(zip(row, widths))),
-              file=out)
-        if i == 0:
-            print("-+-".join("-" * w for w in widths), file=out)
-    print(file=out)
+    print_case_table(results["cases"].values(), out)
     for name, result in results["cases"].items():
         versus = result.get("resume_vs_one_task")
         if not versus:

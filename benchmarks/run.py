@@ -219,9 +219,25 @@ def warm_up(bench: Bench) -> dict[str, float]:
 
 
 def print_table(results: dict[str, Any], out=sys.stdout) -> None:
+    print_case_table(results["cases"].values(), out)
+    for name, result in results["cases"].items():
+        for target in result["targets"]:
+            mark = "met" if target["met"] else "NOT MET"
+            print(f"  {name}: {target['name']} = {target['value']} (target <= {target['limit']}): {mark}",
+                  file=out)
+        for front_end in ("flowassets", "metaflow"):
+            small = ((result.get(front_end) or {}).get("extra") or {}).get("small_step")
+            if small:
+                print(f"  {name}: {front_end} 'small' step after the big artifact: "
+                      + ", ".join(f"{k} {v:.3f}" for k, v in small.items()), file=out)
+    print(f"  first run on a new instance: {results['warm_up']}", file=out)
+
+
+def print_case_table(cases: Any, out=sys.stdout) -> None:
+    """One row per case: flowassets beside Metaflow, wall and CPU time, memory (also resume.py's)."""
     rows = [("case", "flowassets s", "metaflow s", "ratio", "fa CPU s", "mf CPU s", "fa RSS MB",
              "mf RSS MB", "fa PSS MB", "mf PSS MB")]
-    for result in results["cases"].values():
+    for result in cases:
         fa, mf = result["flowassets"], result["metaflow"]
         if mf is None:
             rows.append((result["title"], f"{fa['flow_to_job_s']:.3f}", "-", "-", "", "", "", "",
@@ -238,17 +254,6 @@ def print_table(results: dict[str, Any], out=sys.stdout) -> None:
         if i == 0:
             print("-+-".join("-" * w for w in widths), file=out)
     print(file=out)
-    for name, result in results["cases"].items():
-        for target in result["targets"]:
-            mark = "met" if target["met"] else "NOT MET"
-            print(f"  {name}: {target['name']} = {target['value']} (target <= {target['limit']}): {mark}",
-                  file=out)
-        for front_end in ("flowassets", "metaflow"):
-            small = ((result.get(front_end) or {}).get("extra") or {}).get("small_step")
-            if small:
-                print(f"  {name}: {front_end} 'small' step after the big artifact: "
-                      + ", ".join(f"{k} {v:.3f}" for k, v in small.items()), file=out)
-    print(f"  first run on a new instance: {results['warm_up']}", file=out)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -64,10 +64,13 @@ def driver_gone(driver: Driver, run_created_at: float) -> bool:
     if driver.boot and boot and driver.boot != boot:
         booted_at = _boot_time()
         return booted_at is not None and booted_at > run_created_at
-    if not _pid_exists(driver.pid) or _is_zombie(driver.pid):
+    if not _pid_exists(driver.pid):
         return True
-    started = _start_ticks(driver.pid)
-    return bool(driver.started and started and started != driver.started)
+    fields = _stat_fields(driver.pid)
+    if not fields:  # no /proc here: a process with that pid exists, nothing more to tell
+        return False
+    # Killed but not yet reaped by its parent (a zombie), or the pid reused by a later process.
+    return fields[0] == "Z" or bool(driver.started and len(fields) > 19 and fields[19] != driver.started)
 
 
 def die_with_parent(parent: int, sig: int) -> None:
@@ -110,10 +113,6 @@ def _start_ticks(pid: int) -> str:
     return fields[19] if len(fields) > 19 else ""  # field 22: starttime
 
 
-def _is_zombie(pid: int) -> bool:
-    """Killed but not yet reaped by its parent: gone for every purpose here."""
-    fields = _stat_fields(pid)
-    return bool(fields) and fields[0] == "Z"
 
 
 def _boot_id() -> str:

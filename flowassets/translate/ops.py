@@ -13,6 +13,7 @@ import time
 from typing import Any, Callable, Iterator
 
 import dagster as dg
+from dagster._core.storage.tags import RESUME_RETRY_TAG
 
 from ..compute.kubernetes import K8S_CONFIG_TAG
 from ..errors import FlowassetsError
@@ -23,7 +24,6 @@ from ..storage.io_manager import FLOW_METADATA_KEY
 from ..storage.manifest import StepResult
 
 DATASTORE_TAG = "flowassets/datastore"
-RESUME_RETRY_TAG = "dagster/is_resume_retry"  # dagster._core.storage.tags.RESUME_RETRY_TAG
 UPSTREAM_INPUT = "upstream"
 
 
