@@ -101,3 +101,7 @@ class MergeConflict(StepFailure):
 
 class ClientError(FlowassetsError):
     """The client could not find a flow, run, step or task."""
+
+
+class TaggingError(ClientError, ValueError):
+    """A run tag that Metaflow's rules refuse (empty, too long, not text, a system tag)."""

@@ -13,6 +13,7 @@ import sys
 from typing import Any, Sequence
 
 from ..errors import FlowassetsError
+from ..storage import run_tags
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
                           "FLOW_FILE RUN_ID/STEP[/TASK] as Metaflow's `python flow.py logs`")
     logs.add_argument("target", nargs="+", metavar="[FLOW_FILE] PATHSPEC")
     logs.add_argument("--flow")
+    from . import tags
+
+    tags.add_parser(sub)
     return parser
 
 
@@ -92,6 +96,8 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
     try:
         if args.command == "run":
             return _run(args, extra)
+        if args.command == "tag" and not any(e.startswith("-") for e in extra):
+            args.tags, extra = [*args.tags, *extra], []  # TAGs after --run-id (Metaflow's order)
         if extra:
             _parser().error(f"unrecognized arguments: {' '.join(extra)}")
         if args.command in ("show", "check"):
@@ -102,6 +108,10 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
             return _resume(args)
         if args.command == "recover":
             return _recover()
+        if args.command == "tag":
+            from . import tags
+
+            return tags.run_command(args)
     except FlowassetsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -161,7 +171,7 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
     from ..compute.kubernetes import runs_on_kubernetes
 
     on_kubernetes = any(runs_on_kubernetes(node, options.get("with_kubernetes")) for node in graph)
-    tags = {"flowassets/tags": ",".join(args.tag)} if args.tag else {}
+    tags = {**run_tags.launch_tags(args.tag, f"flow {graph.flow_name}"), **_project_tags(graph)}
     request = LaunchRequest(
         path=args.flow_file, flow_name=graph.flow_name, parameters=parameters,
         max_workers=args.max_workers, max_num_splits=args.max_num_splits,
@@ -173,11 +183,25 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
     return exit_code(result)
 
 
+def _project_tags(graph: Any) -> dict[str, str]:
+    """@project's name and branch for the run's system tags, named as Metaflow names them
+    (``user.NAME`` by default, ``test.BRANCH`` with --branch / METAFLOW_BRANCH, ``prod``)."""
+    project = next((d for d in graph.flow_decorators if d.name == "project"), None)
+    if project is None or not project.args.get("name"):
+        return {}
+    branch = project.args.get("branch") or os.environ.get("METAFLOW_BRANCH")
+    production = bool(project.args.get("production")) or os.environ.get(
+        "METAFLOW_PRODUCTION", "").lower() in ("1", "true", "yes")
+    name = "prod" if production and not branch else (
+        f"{'prod' if production else 'test'}.{branch}" if branch else f"user.{run_tags.username()}")
+    return {run_tags.PROJECT_TAG: str(project.args["name"]), run_tags.PROJECT_BRANCH_TAG: name}
+
+
 def _resume(args: argparse.Namespace) -> int:
     from .resume import ResumeRequest, resume
 
     _, graph = _load(args)
-    tags = {"flowassets/tags": ",".join(args.tag)} if args.tag else {}
+    tags = run_tags.launch_tags(args.tag, f"flow {graph.flow_name}") if args.tag else {}
     result = resume(ResumeRequest(args.flow_file, graph.flow_name, args.origin_run_id, args.step,
                                   tags=tags, run_id_file=args.run_id_file))
     _summary(graph.flow_name, result, args.flow_file)

@@ -17,6 +17,7 @@ from ..errors import ArtifactNotFound, ClientError
 from ..storage import select
 from ..storage.artifacts import ArtifactStore
 from ..storage.manifest import StepResult, TaskRecord
+from .tags import RunTagging, has_tags
 
 FLOW_TAG = "flowassets/flow"
 DATASTORE_TAG = "flowassets/datastore"
@@ -39,10 +40,12 @@ class Flow:
         return list(self._instance.get_runs(RunsFilter(tags={FLOW_TAG: self.name}, **filters),
                                             limit=limit))
 
-    def runs(self) -> Iterator["Run"]:
-        """Newest first, as Metaflow's client orders them."""
+    def runs(self, *tags: str) -> Iterator["Run"]:
+        """Newest first, as Metaflow's client orders them; only runs with all ``tags``."""
         for dagster_run in self._records():
-            yield Run(self, dagster_run)
+            run = Run(self, dagster_run)
+            if not tags or has_tags(run.tags, tags):
+                yield run
 
     def __iter__(self) -> Iterator["Run"]:
         return self.runs()
@@ -69,7 +72,7 @@ class Flow:
         return f"Flow('{self.name}')"
 
 
-class Run:
+class Run(RunTagging):
     def __init__(self, flow: Flow, dagster_run: Any):
         self.flow = flow
         self._run = dagster_run
@@ -94,10 +97,6 @@ class Run:
     def finished(self) -> bool:
         return self.status in ("SUCCESS", "FAILURE", "CANCELED")
 
-    @property
-    def tags(self) -> dict[str, str]:
-        return dict(self._fresh().tags)
-
     @cached_property
     def store(self) -> ArtifactStore:
         location = self._run.tags.get(DATASTORE_TAG) or self._fresh().tags.get(DATASTORE_TAG)
@@ -119,7 +118,10 @@ class Run:
                 return self.store.load_step(run_id, step)
         return None
 
-    def steps(self) -> Iterator["Step"]:
+    def steps(self, *tags: str) -> Iterator["Step"]:
+        """Every step that ran, latest first; none unless the run has all ``tags``."""
+        if tags and not has_tags(self.tags, tags):
+            return
         names: dict[str, None] = {}
         for run_id in self._lineage():
             for name in self.store.steps_of_run(run_id):
@@ -164,7 +166,14 @@ class Step:
     def pathspec(self) -> str:
         return f"{self.run.pathspec}/{self.id}"
 
-    def tasks(self) -> Iterator["Task"]:
+    @property
+    def tags(self) -> frozenset[str]:
+        """The run's tags (Metaflow tags runs; steps and tasks carry their run's)."""
+        return self.run.tags
+
+    def tasks(self, *tags: str) -> Iterator["Task"]:
+        if tags and not has_tags(self.tags, tags):
+            return
         for record in self._result.tasks:
             yield Task(self, record)
 
@@ -194,6 +203,10 @@ class Task:
     @property
     def pathspec(self) -> str:
         return f"{self.step.pathspec}/{self.id}"
+
+    @property
+    def tags(self) -> frozenset[str]:
+        return self.step.run.tags
 
     @property
     def successful(self) -> bool:

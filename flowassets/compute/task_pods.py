@@ -67,6 +67,7 @@ class TaskPayload:
     origin_run_id: str | None
     parameters: Mapping[str, Any] = field(default_factory=dict)  # the start step's
     env: Mapping[str, str] = field(default_factory=dict)  # set in the pod before the task runs
+    tags: frozenset[str] = frozenset()  # the run's user tags, for current.tags
 
 
 @dataclass(frozen=True)

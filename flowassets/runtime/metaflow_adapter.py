@@ -137,7 +137,7 @@ def make_inputs(flows: list[Any]) -> Any:
 
 def bind_current(flow: Any, run_id: str, step: str, task_id: str, retry_count: int,
                  origin_run_id: str | None, parallel: Any = None,
-                 flow_decorators: tuple = ()) -> None:
+                 flow_decorators: tuple = (), tags: frozenset[str] = frozenset()) -> None:
     import os
 
     from metaflow import current
@@ -147,7 +147,7 @@ def bind_current(flow: Any, run_id: str, step: str, task_id: str, retry_count: i
     current._set_env(flow=flow, run_id=run_id, step_name=step, task_id=task_id,
                      retry_count=retry_count, origin_run_id=origin_run_id,
                      namespace=f"user:{user}" if user else None, username=user,
-                     is_running=True, tags=[])
+                     is_running=True, tags=sorted(tags))
     current._update_env({"parameter_names": sorted(flow.__dict__.get("_flowassets_params", ()))})
     project = next((d for d in flow_decorators if d.name == "project"), None)
     if project is not None:

@@ -50,6 +50,7 @@ class RunContext:
     parameters: Mapping[str, Any] = field(default_factory=dict)  # attr name -> value (start)
     max_num_splits: int = 100
     origin_run_id: str | None = None
+    tags: frozenset[str] = frozenset()  # the run's user tags (--tag), Metaflow's current.tags
 
 
 @dataclass(frozen=True)
@@ -76,13 +77,14 @@ def run_task(spec: TaskSpec, ctx: RunContext) -> TaskRecord:
     if metaflow_adapter.is_metaflow_class(ctx.flow_cls):
         flow = metaflow_adapter.new_flow(ctx.flow_cls, state, param_names)
         metaflow_adapter.bind_current(flow, ctx.run_id, spec.step, spec.task_id, spec.attempt,
-                                      ctx.origin_run_id, parallel, ctx.graph.flow_decorators)
+                                      ctx.origin_run_id, parallel, ctx.graph.flow_decorators,
+                                      tags=ctx.tags)
     else:
         flow = object.__new__(ctx.flow_cls)
         flow.__dict__["_flowassets_state"] = state
     current._bind(flow_name=flow_name, run_id=ctx.run_id, step_name=spec.step,
                   task_id=spec.task_id, retry_count=spec.attempt, origin_run_id=ctx.origin_run_id,
-                  parallel=parallel, pod=pod_placement())
+                  parallel=parallel, pod=pod_placement(), tags=ctx.tags)
     env = node.decorator("environment")
     if env is not None:
         os.environ.update({k: str(v) for k, v in env.resolved()["vars"].items()})

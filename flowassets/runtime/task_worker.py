@@ -35,7 +35,8 @@ def main(argv: list[str]) -> int:
         flow_cls = load_flow_class(payload.flow_file, payload.flow_name)
         ctx = RunContext(flow_cls=flow_cls, graph=build_graph(flow_cls),
                          store=ArtifactStore(backend, flow_name), run_id=payload.run_id,
-                         parameters=payload.parameters, max_num_splits=payload.max_num_splits, origin_run_id=payload.origin_run_id)
+                         parameters=payload.parameters, max_num_splits=payload.max_num_splits, origin_run_id=payload.origin_run_id,
+                         tags=payload.tags)
         return run_and_keep(payload.spec, ctx)
 
     outcome, log = _teed(run)

@@ -20,6 +20,7 @@ from ..errors import FlowassetsError
 from ..graph import model
 from ..runtime.execute import StepSettings, execute_step
 from ..runtime.task import RunContext, TaskSpec
+from ..storage import run_tags
 from ..storage.io_manager import FLOW_METADATA_KEY
 from ..storage.manifest import StepResult
 
@@ -58,7 +59,7 @@ def build_step_op(translator: Any, flow_cls: type, graph: model.FlowGraph,
         ctx = RunContext(
             flow_cls=flow_cls, graph=graph, store=store_resource.for_flow(graph.flow_name),
             run_id=context.run_id, parameters=params, max_num_splits=runtime.max_num_splits,
-            origin_run_id=context.run.root_run_id,
+            origin_run_id=context.run.root_run_id, tags=run_tags.user_tags(context.run.tags),
         )
 
         echo = bool(os.environ.get("FLOWASSETS_ECHO_LOGS"))  # the CLI shows output as it comes

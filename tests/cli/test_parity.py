@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 from tests.cli.test_cli import FLOWS, flowassets, read_back
 
@@ -65,19 +66,24 @@ class BadFlow(FlowSpec):
 '''
 
 
-def test_run_tag_and_run_id_file_are_recorded_on_the_dagster_run(tmp_path):
+def test_run_tag_and_run_id_file_are_recorded_on_the_dagster_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("METAFLOW_USER", "tester")  # who launched it: Metaflow's variable first
     done = flowassets("run", str(FLOWS / "params_flow.py"), "--count", "3", "--tag", "team:ml",
                       "--tag", "nightly", "--run-id-file", "rid.txt", "--quiet", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     run_id = (tmp_path / "rid.txt").read_text().strip()
     assert run_id in done.stdout
     data = read_back(
-        "import json, dagster as dg; from flowassets.client import Flow; "
+        "import json; from flowassets.client import Flow; "
         f"r = Flow('ParamsFlow')['{run_id}']; "
-        "runs = dg.DagsterInstance.get().get_runs(dg.RunsFilter(tags={'flowassets/tags': 'team:ml,nightly'})); "
-        "print(json.dumps([r.tags.get('flowassets/tags'), r.data.summary[0], [x.run_id for x in runs]]))",
+        "print(json.dumps([sorted(r.user_tags), sorted(r.tags), r.data.summary[0], "
+        "json.loads(r.dagster_tags['flowassets/tags']), "
+        "[x.id for x in Flow('ParamsFlow').runs('nightly')], list(Flow('ParamsFlow').runs('nightly', 'other'))]))",
         tmp_path)
-    assert data == ["team:ml,nightly", 3, [run_id]]
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    assert data == [["nightly", "team:ml"],
+                    sorted(["nightly", "team:ml", "runtime:flowassets", "user:tester", f"date:{today}"]),
+                    3, ["nightly", "team:ml"], [run_id], []]
 
 
 def test_check_validates_without_running(tmp_path):
@@ -128,8 +134,8 @@ def test_metaflow_file_through_show_check_run_logs_and_resume(tmp_path):
         "import json; from flowassets.client import Flow; "
         f"r = Flow('MetaflowResumeFlow')['{second_id}']; "
         "print(json.dumps([r.successful, r.data.total, sorted(t.data.v for t in r['body']), "
-        "r.tags.get('flowassets/tags')]))", tmp_path)
-    assert data == [True, 12, [2, 4, 6], "resumed"]  # --factor 2 carried over from the origin
+        "sorted(r.user_tags)]))", tmp_path)
+    assert data == [True, 12, [2, 4, 6], ["resumed"]]  # --factor 2 carried over from the origin
 
 
 def test_python_flow_file_logs_like_metaflow(tmp_path):

@@ -94,7 +94,7 @@ def test_env_vars_choose_the_store_client_reads_back_and_unchanged_reruns_upload
     read = _client(
         "import json; from flowassets.client import Flow; f = Flow('StoreFlow'); "
         f"runs = [f['{first}'], f['{second}']]; "
-        "print(json.dumps([[r.tags['flowassets/datastore'], r.data.total, r.data.rows, "
+        "print(json.dumps([[r.dagster_tags['flowassets/datastore'], r.data.total, r.data.rows, "
         "r.data.table['label'].tolist(), sorted(t.data.squared[-1] for t in r['square'])] "
         "for r in runs]))", tmp_path, _env())
     expected = [f"{kind}:{object_store.root}", 45, 3, ["a", "b", "c"], [0, 1, 2]]
@@ -135,7 +135,7 @@ def test_build_definitions_resource_chooses_the_store(object_store, monkeypatch)
     from flowassets.client import Flow
 
     run = Flow("StoreFlow")[result.run_id]
-    assert run.tags["flowassets/datastore"] == f"{object_store.kind}:{object_store.root}"
+    assert run.dagster_tags["flowassets/datastore"] == f"{object_store.kind}:{object_store.root}"
     assert (run.data.total, run.data.rows) == (45, 3)
 
 

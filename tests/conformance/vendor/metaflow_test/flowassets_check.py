@@ -10,6 +10,8 @@ Task output is one stream here (stdout and stderr interleaved), so both log type
 """
 
 import json
+import subprocess
+import sys
 
 from flowassets.client import Flow
 
@@ -63,3 +65,39 @@ class FlowassetsCheck(MetaflowCheck):
             raise AssertLogFailed("Task '%s/%s' expected %s log %r but got %r"
                                   % (self.run_id, step, logtype, value, log))
         return True
+
+    # Tags: through `flowassets tag`, as CliCheck goes through `python flow.py tag` (a refused
+    # change exits non-zero, which raises here like CliCheck's run_cli).
+    def _tag(self, action, *args):
+        cmd = [sys.executable, "-m", "flowassets.cli.main", "tag", action,
+               "%s/%s" % (self.flow_name, self.run_id.strip()), *args]
+        return subprocess.run(cmd, check=True, capture_output=True).stdout.decode("utf-8")
+
+    def get_user_tags(self):
+        return frozenset(self._tag("list", "--flat", "--hide-system-tags").splitlines())
+
+    def get_system_tags(self):
+        return frozenset(self._tag("list", "--flat").splitlines()) - self.get_user_tags()
+
+    def add_tag(self, tag):
+        self._tag("add", tag)
+
+    def add_tags(self, tags):
+        self._tag("add", *tags)
+
+    def remove_tag(self, tag):
+        self._tag("remove", tag)
+
+    def remove_tags(self, tags):
+        self._tag("remove", *tags)
+
+    def replace_tag(self, tag_to_remove, tag_to_add):
+        self._tag("replace", tag_to_remove, tag_to_add)
+
+    def replace_tags(self, tags_to_remove, tags_to_add):
+        args = []
+        for tag in tags_to_remove:
+            args += ["--remove", tag]
+        for tag in tags_to_add:
+            args += ["--add", tag]
+        self._tag("replace", *args)
