@@ -71,7 +71,7 @@ def resolve_metaflow_configs(cls: type, files: Mapping[str, str] | None = None,
     if not configs:
         return {}
     names = {p.name for _, p in configs}
-    unknown = sorted(set(files or {}) | set(texts or {}) - names)
+    unknown = sorted((set(files or {}) | set(texts or {})) - names)
     if unknown:
         raise ConfigValueError(f"flow {cls.__name__}: no Config named {unknown}; the flow's "
                                f"configs are {sorted(names)}.")
