@@ -183,7 +183,21 @@ def _mutate(cls: type) -> None:
                 _run_step_mutator(cls, step, deco, "Evaluating step level decorator %s for %s (mutate)")
         if step.config_decorators:
             setattr(cls, step.name, step)
+        for deco in step.decorators:
+            _record_mutator_arguments(deco)
     cls._init_graph()
+
+
+def _record_mutator_arguments(deco: Any) -> None:
+    """``MutableStep.add_decorator(name, deco_kwargs=...)`` updates the decorator's attributes
+    but not its ``_user_defined_attributes``, which is what says which arguments were given
+    (``authoring.decorators`` reads only those). Recorded here, before ``external_init`` fills
+    in deployment defaults (a @kubernetes namespace, image...) that nobody gave."""
+    if getattr(deco, "statically_defined", True) or not getattr(deco, "inserted_by", None):
+        return
+    defaults = type(deco).defaults or {}
+    deco._user_defined_attributes.update(
+        k for k, v in deco.attributes.items() if k in defaults and v != defaults[k])
 
 
 def _init_decorators(cls: type) -> None:

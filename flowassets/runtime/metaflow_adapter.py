@@ -84,9 +84,12 @@ def _parameters_as_properties(cls: type, param_names: frozenset[str]) -> None:
     for klass in cls.__mro__:
         for name, value in list(vars(klass).items()):
             if isinstance(value, MetaflowParameter) and name in param_names:
-                # A Config reads as Metaflow's immutable ConfigValue (load_parameter).
-                setattr(cls, name, property(
-                    lambda self, _n=name, _p=value: _p.load_parameter(self._datastore[_n])))
+                if getattr(value, "IS_CONFIG_PARAMETER", False):
+                    # A Config reads as Metaflow's immutable ConfigValue (its load_parameter).
+                    setattr(cls, name, property(
+                        lambda self, _n=name, _p=value: _p.load_parameter(self._datastore[_n])))
+                else:
+                    setattr(cls, name, property(lambda self, _n=name: self._datastore[_n]))
 
 
 def class_constants(cls: type) -> dict[str, Any]:
