@@ -75,10 +75,6 @@ class Parameter:
             return "JSON"
         return _TYPE_NAMES.get(self.type, getattr(self.type, "__name__", str(self.type)))
 
-    @property
-    def has_dynamic_default(self) -> bool:
-        return callable(self.default) and not isinstance(self.default, type)
-
     def convert(self, raw: Any, flow_name: str) -> Any:
         """Turn a value from the CLI or run config into the declared type, or say why not."""
         if raw is None:

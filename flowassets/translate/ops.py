@@ -52,6 +52,8 @@ def build_step_op(translator: Any, flow_cls: type, graph: model.FlowGraph,
         runtime = context.resources.flowassets_runtime
         _record_location(context, store_resource.location())
         try:
+            if step == "start":
+                check_run_configs(graph, context.run.tags)
             params = (_parameter_values(graph, context.op_config or {}, flow_cls,
                                         _store_kind(store_resource.location()))
                       if step == "start" else {})
@@ -194,6 +196,30 @@ def _parameter_values(graph: model.FlowGraph, config: dict[str, Any],
         param = Parameter(spec.name, type=_TYPES[spec.type_name])
         values[spec.attr_name] = param.convert(raw, graph.flow_name) if raw is not None else None
     return values
+
+
+def check_run_configs(graph: model.FlowGraph, run_tags: Any) -> None:
+    """Refuse a run whose ``flowassets/configs`` tag was edited (e.g. in the launchpad): the
+    job was built with its configs (they shape decorators and pods), so a tag cannot change
+    them, and running with other values than it says would mislead."""
+    import json
+
+    from ..errors import ParameterError
+    from .translator import CONFIGS_TAG
+
+    tagged = run_tags.get(CONFIGS_TAG)
+    if tagged is None or not graph.configs:
+        return
+    try:
+        same = json.loads(tagged) == json.loads(json.dumps(graph.config_values(), default=repr))
+    except json.JSONDecodeError:
+        same = False
+    if not same:
+        raise ParameterError(
+            f"flow {graph.flow_name}: the run's {CONFIGS_TAG} tag differs from the Config values "
+            "this job was built with; configs shape the job, so they cannot be changed per run. "
+            "Build a job with other values (flow_to_job(cls, configs=...) or "
+            "FlowTranslatorSettings(configs=...)), or use flowassets run --config-value.")
 
 
 def _store_kind(location: str) -> str:

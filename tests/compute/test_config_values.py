@@ -77,3 +77,25 @@ def test_an_expression_that_fails_is_refused_naming_flow_step_and_decorator():
     assert (problem.code, problem.flow, problem.step) == (
         "decorator-config-expr", "ConfigPodFlow", "train")
     assert "@kubernetes" in problem.message and "image" in problem.message
+
+
+def test_a_run_whose_configs_tag_was_edited_is_refused_and_the_values_are_stored():
+    """The launchpad shows the values as the run's flowassets/configs tag; editing it cannot
+    change a job built with them, so the start step refuses instead of misleading."""
+    import dagster as dg
+
+    job = flow_to_job(ConfigPodFlow, configs={"cfg": BIG})
+    ok = job.execute_in_process(instance=dg.DagsterInstance.get())
+    assert ok.success
+    stored = ok.output_for_node("start").tasks[0].artifacts
+    assert {"cfg", "epochs"} <= set(stored)
+    from flowassets.client import Flow
+
+    run = Flow("ConfigPodFlow")[ok.run_id]
+    assert run["train"].task["cfg"].data == BIG and run.data.epochs == 7
+    edited = json.dumps({"cfg": {**BIG, "cpu": 8}})
+    bad = job.execute_in_process(instance=dg.DagsterInstance.get(), raise_on_error=False,
+                                 tags={CONFIGS_TAG: edited})
+    failure = next(e for e in bad.all_events if e.event_type_value == "STEP_FAILURE")
+    message = failure.event_specific_data.user_failure_data.description
+    assert not bad.success and "flow ConfigPodFlow: the run's flowassets/configs tag differs" in message
