@@ -302,8 +302,12 @@ def _show(args: argparse.Namespace, check_only: bool) -> int:
         print(f"{graph.flow_name}: OK ({len(graph.order)} steps)")
         return 0
     print(f"{graph.flow_name}" + (f": {graph.doc}" if graph.doc else ""))
+    for config in graph.configs:
+        print(f"  config {config.name} = {config.value!r}" + (f": {config.help}" if config.help else ""))
     for param in graph.parameters:
-        print(f"  parameter --{param.name} ({param.type_name}, default {param.default!r})"
+        default = (f"computed by {getattr(param.default_fn, '__name__', 'a function')} when the run "
+                   "starts" if param.default_fn is not None else repr(param.default))
+        print(f"  parameter --{param.name} ({param.type_name}, default {default})"
               + (f": {param.help}" if param.help else ""))
     print()
     for node in graph:
