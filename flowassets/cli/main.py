@@ -38,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
                              else "validate the flow without running it")
         cmd.add_argument("flow_file")
         cmd.add_argument("--flow")
+        _config_options(cmd)
     res = sub.add_parser("resume", help="re-run a failed run from the failed step (or STEP), "
                          "reusing the artifacts of the steps before it")
     res.add_argument("flow_file")
@@ -119,14 +120,6 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
     return 2
 
 
-def _load(args: argparse.Namespace) -> Any:
-    from ..graph.build import build_graph
-    from ..authoring.loader import load_flow_class
-
-    cls = load_flow_class(args.flow_file, args.flow)
-    return cls, build_graph(cls)
-
-
 def _load_with_configs(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
     """The flow, its graph and its config values: ``--config`` / ``--config-value``, else
     Metaflow's environment variables (read after the flow file is imported, as Metaflow's
@@ -205,15 +198,19 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
 def _resume(args: argparse.Namespace) -> int:
     from .resume import ResumeRequest, resume
 
-    _, graph = _load(args)
+    from ..authoring.loader import load_flow_class
+
+    # Not built here: the job is rebuilt with the origin run's config values (resume.py), and
+    # building it with today's defaults first could fail (a required config) or differ.
+    flow_name = load_flow_class(args.flow_file, args.flow).__name__
     if args.config or args.config_value:
-        raise FlowassetsError(f"flow {graph.flow_name}: resume reuses the configs of the run it "
+        raise FlowassetsError(f"flow {flow_name}: resume reuses the configs of the run it "
                               "resumes (as Metaflow does); drop --config / --config-value, or "
                               "start a new run with them.")
     tags = {"flowassets/tags": ",".join(args.tag)} if args.tag else {}
-    result = resume(ResumeRequest(args.flow_file, graph.flow_name, args.origin_run_id, args.step,
+    result = resume(ResumeRequest(args.flow_file, flow_name, args.origin_run_id, args.step,
                                   tags=tags, run_id_file=args.run_id_file))
-    _summary(graph.flow_name, result, args.flow_file)
+    _summary(flow_name, result, args.flow_file)
     return exit_code(result)
 
 
@@ -297,7 +294,7 @@ def dagster_dev_command(flow_file: str | None = None) -> str:
 
 
 def _show(args: argparse.Namespace, check_only: bool) -> int:
-    _, graph = _load(args)
+    _, graph, _ = _load_with_configs(args)
     if check_only:
         print(f"{graph.flow_name}: OK ({len(graph.order)} steps)")
         return 0

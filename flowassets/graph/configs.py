@@ -75,8 +75,8 @@ def resolve_config_values(cls: type, files: Mapping[str, str] | None = None,
     if is_metaflow_class(cls):
         from .metaflow_configs import resolve_metaflow_configs
 
-        resolved = resolve_metaflow_configs(cls, files, texts)
-        return {**resolved, **{k: v for k, v in values.items()}}
+        resolved = resolve_metaflow_configs(cls, files, texts, skip=frozenset(values))
+        return {**resolved, **values}
     return _resolve_own(cls, files, texts, values)
 
 
