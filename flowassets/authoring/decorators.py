@@ -179,10 +179,5 @@ def _from_metaflow(deco: Any) -> DecoratorSpec:
     records them in ``_user_defined_attributes``), so defaults stay ours and typed."""
     attributes = getattr(deco, "attributes", {}) or {}
     user_set = getattr(deco, "_user_defined_attributes", None)
-    names = attributes if user_set is None else set(user_set)
-    if user_set is not None:
-        # A decorator added by a mutator (add_decorator(deco_kwargs=...)) may not record its
-        # arguments as user-defined: take every value that differs from the class default.
-        defaults = getattr(type(deco), "defaults", {}) or {}
-        names |= {k for k, v in attributes.items() if k in defaults and v != defaults[k]}
+    names = attributes if user_set is None else user_set
     return DecoratorSpec(deco.name, {k: attributes[k] for k in names if k in attributes})

@@ -193,8 +193,8 @@ def _record_mutator_arguments(deco: Any) -> None:
     but not its ``_user_defined_attributes``, which is what says which arguments were given
     (``authoring.decorators`` reads only those). Recorded here, before ``external_init`` fills
     in deployment defaults (a @kubernetes namespace, image...) that nobody gave."""
-    if getattr(deco, "statically_defined", True) or not getattr(deco, "inserted_by", None):
-        return
+    if not getattr(deco, "inserted_by", None) or getattr(deco, "_ran_init", False):
+        return  # written in the file (its arguments are recorded), or already initialized
     defaults = type(deco).defaults or {}
     deco._user_defined_attributes.update(
         k for k, v in deco.attributes.items() if k in defaults and v != defaults[k])

@@ -29,8 +29,11 @@ def test_task_pods_get_the_runs_config_values(cluster):  # noqa: F811 - the fixt
     run_id = run_id_file.read_text()
     pods = emulator.pods(namespace=ns, label_selector=f"flowassets.io/run-id={run_id},{TASKS}")
     assert len(pods) == 3 and all(p["phase"] == "Succeeded" for p in pods)
-    requests = [c["resources"]["requests"] for p in pods for c in p["containers"]]
-    assert {(r["cpu"], r["memory"]) for r in requests} == {("250m", "200M")}, requests
+    jobs = emulator.batch().list_namespaced_job(
+        ns, label_selector=f"flowassets.io/run-id={run_id},{TASKS}").items
+    requests = {(c.resources.requests["cpu"], c.resources.requests["memory"])
+                for j in jobs for c in j.spec.template.spec.containers}
+    assert len(jobs) == 3 and requests == {("250m", "200M")}, requests
     script = ("import json, sys; from flowassets.client import Flow; "
               "r = Flow('ConfigPodsFlow')[sys.argv[1]]; "
               "print(json.dumps([r['join'].task.data.seen, r['work'].task.data.sizing]))")

@@ -1,6 +1,6 @@
 """An unchanged Metaflow file whose foreach tasks run as pods sized by a Config."""
 
-from metaflow import Config, FlowSpec, config_expr, kubernetes, resources, step
+from metaflow import Config, FlowSpec, config_expr, kubernetes, step
 
 
 class ConfigPodsFlow(FlowSpec):
@@ -11,8 +11,7 @@ class ConfigPodsFlow(FlowSpec):
         self.items = list(range(self.sizing.width))
         self.next(self.work, foreach="items")
 
-    @kubernetes(cpu=config_expr("sizing.cpu"))
-    @resources(memory=config_expr("sizing.memory"))
+    @kubernetes(cpu=config_expr("sizing.cpu"), memory=config_expr("sizing.memory"))
     @step
     def work(self):
         self.seen = (self.input, self.sizing.width, self.sizing["memory"])
