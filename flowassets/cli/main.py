@@ -133,6 +133,16 @@ def _load_with_configs(args: argparse.Namespace) -> tuple[Any, Any, dict[str, An
     files = dict(args.config) if args.config else env_files
     texts = dict(args.config_value) if args.config_value else env_texts
     values = resolve_config_values(cls, files, texts)
+    import json
+
+    for name, value in values.items():
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            raise FlowassetsError(
+                f"flow {cls.__name__}: Config {name!r} is a {type(value).__name__}, which cannot "
+                "be written as JSON; every process of a run rebuilds the job from the values as "
+                "JSON. Make the parser return plain data (dicts, lists, numbers, text).") from None
     return cls, build_graph(cls, values), values
 
 
@@ -357,9 +367,14 @@ def run_flow_class_as_script(cls: type) -> None:
     import inspect
 
     argv = sys.argv[1:]
+    # Metaflow's --config / --config-value are options of the flow, before the command:
+    # `python flow.py --config-value cfg '{...}' run` passes them on to `run`.
+    leading: list[str] = []
+    while len(argv) >= 3 and argv[0] in ("--config", "--config-value"):
+        leading, argv = leading + argv[:3], argv[3:]
     if not argv:
         argv = ["show"]
-    command, rest = argv[0], argv[1:]
+    command, rest = argv[0], [*argv[1:], *leading]
     path = inspect.getfile(cls)
     # --flow last: `logs RUN/STEP` has a positional after the file that must stay together.
     sys.exit(main([command, path, *rest, "--flow", cls.__name__], exiting=True))

@@ -162,3 +162,17 @@ def test_flow_to_job_with_configs_runs_in_process(tmp_path):
     name, shown, summary = json.loads(out.stdout.strip().splitlines()[-1])
     assert name == "demo__TrainConfigFlow"  # @project(name=config_expr(...)) resolved
     assert shown == "py" and summary[1] == "py" and summary[5] == "PY"
+
+
+def test_python_flow_py_with_metaflows_option_order(tmp_path):
+    """``python flow.py --config-value NAME JSON run``: Metaflow's order (config options are the
+    flow's, before the command) works on a flowassets flow file too."""
+    flow = _project(tmp_path)
+    flow.write_text(FLOW + "\n\nif __name__ == '__main__':\n    TrainConfigFlow()\n")
+    given = json.dumps({**DEFAULT, "model": "script"})
+    done = subprocess.run([sys.executable, str(flow), "--config-value", "train", given, "run",
+                           "--run-id-file", "rid.txt"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300, env=os.environ.copy())
+    assert done.returncode == 0, done.stderr
+    summary, _, _ = _summary((tmp_path / "rid.txt").read_text().strip(), tmp_path)
+    assert summary[1] == "script"
