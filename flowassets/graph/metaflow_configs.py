@@ -43,13 +43,14 @@ def config_parameters(cls: type) -> list[tuple[str, Any]]:
 
 
 def needs_processing(cls: type) -> bool:
-    """Whether the class has a Config or a mutator (else there is nothing to prepare)."""
+    """Whether the class has a Config, a mutator or a user step decorator (else there is
+    nothing to prepare)."""
     from metaflow.flowspec import FlowStateItems
 
     if cls._flow_state[FlowStateItems.FLOW_MUTATORS]:
         return True
-    if any(step.config_decorators for step in cls._steps):
-        return True
+    if any(step.config_decorators or getattr(step, "wrappers", None) for step in cls._steps):
+        return True  # mutators, or user step decorators (their external_init runs here)
     return bool(config_parameters(cls))
 
 
