@@ -52,3 +52,27 @@ def test_the_graph_reads_the_mutators_decorator_and_only_given_arguments():
     # Added by the StepMutator with deco_kwargs: read as given (Metaflow does not record them).
     assert dict(node.decorator("environment").args) == {"vars": {"ADDED": "hello"}}
     assert dict(node.decorator("resources").args) == {"cpu": 2}  # nothing filled in by init()
+
+
+MUTATED = os.path.join(os.path.dirname(__file__), "flows_configs", "metaflow_flow_mutator.py")
+
+
+def test_a_flow_mutator_reads_the_config_and_the_run_uses_the_given_value(tmp_path):
+    """FlowMutator.pre_mutate sees the config's value (given or default) and adds @environment to
+    every step; the run's tasks get it (a fresh process builds the class from the run's values)."""
+    from flowassets.graph.build import build_graph
+    from tests.cli.test_cli import flowassets, read_back
+
+    cls = load_flow_class(MUTATED)
+    default = build_graph(cls)
+    assert {n.name: dict(n.decorator("environment").args) for n in default} == {
+        "start": {"vars": {"STAGE": "dev"}}, "end": {"vars": {"STAGE": "dev"}}}
+    prod = build_graph(cls, {"env": {"vars": {"STAGE": "prod"}}})
+    assert dict(prod["end"].decorator("environment").args) == {"vars": {"STAGE": "prod"}}
+    done = flowassets("run", MUTATED, "--config-value", "env", '{"vars": {"STAGE": "prod"}}',
+                      "--run-id-file", "rid.txt", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    run_id = (tmp_path / "rid.txt").read_text().strip()
+    assert read_back("import json; from flowassets.client import Flow; "
+                     f"print(json.dumps(Flow('FlowMutatorFlow')['{run_id}'].data.stage))",
+                     tmp_path) == "prod"
