@@ -52,8 +52,7 @@ def build_step_op(translator: Any, flow_cls: type, graph: model.FlowGraph,
         runtime = context.resources.flowassets_runtime
         _record_location(context, store_resource.location())
         try:
-            if step == "start":
-                check_run_configs(graph, context.run.tags)
+            check_run_configs(graph, context.run.tags)
             params = (_parameter_values(graph, context.op_config or {}, flow_cls,
                                         _store_kind(store_resource.location()))
                       if step == "start" else {})
@@ -199,9 +198,11 @@ def _parameter_values(graph: model.FlowGraph, config: dict[str, Any],
 
 
 def check_run_configs(graph: model.FlowGraph, run_tags: Any) -> None:
-    """Refuse a run whose ``flowassets/configs`` tag was edited (e.g. in the launchpad): the
-    job was built with its configs (they shape decorators and pods), so a tag cannot change
-    them, and running with other values than it says would mislead."""
+    """Refuse to run a step of a run whose ``flowassets/configs`` tag differs from the values
+    this job was built with: the tag was edited (in the launchpad), or the run is a
+    re-execution (UI) of a run built with other values (``flowassets run --config-value``).
+    Configs shape the job (decorators, pods), so neither can take effect; running would
+    mislead."""
     import json
 
     from ..errors import ParameterError
@@ -219,7 +220,8 @@ def check_run_configs(graph: model.FlowGraph, run_tags: Any) -> None:
             f"flow {graph.flow_name}: the run's {CONFIGS_TAG} tag differs from the Config values "
             "this job was built with; configs shape the job, so they cannot be changed per run. "
             "Build a job with other values (flow_to_job(cls, configs=...) or "
-            "FlowTranslatorSettings(configs=...)), or use flowassets run --config-value.")
+            "FlowTranslatorSettings(configs=...)), use flowassets run --config-value, or resume "
+            "the run with flowassets resume (it rebuilds the job from the run's values).")
 
 
 def _store_kind(location: str) -> str:
