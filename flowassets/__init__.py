@@ -4,6 +4,7 @@
 """
 
 from .authoring import (
+    Config, ConfigValue, ParameterContext, config_expr,
     FlowSpec, IncludeFile, Inputs, JSONType, Parameter, batch, card, catch, conda, current, environment,
     kubernetes, parallel, parallel_map, project, pypi, resources, retry, schedule, secrets, step,
     timeout, trigger_on_finish,
@@ -11,6 +12,7 @@ from .authoring import (
 from .errors import FlowassetsError
 
 __all__ = [
+    "Config", "ConfigValue", "ParameterContext", "config_expr",
     "FlowSpec", "IncludeFile", "Inputs", "JSONType", "Parameter", "batch", "card", "catch", "conda", "current",
     "environment", "kubernetes", "parallel", "project", "pypi", "resources", "retry", "schedule",
     "secrets", "step", "timeout", "trigger_on_finish", "FlowassetsError", "flow_to_job",

@@ -33,11 +33,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--tag", action="append", default=[], help="tag the run (repeatable)")
     run.add_argument("--run-id-file", help="write the run id to this file")
     run.add_argument("--quiet", action="store_true", help="print only the summary")
+    _config_options(run)
     for name in ("show", "check"):
         cmd = sub.add_parser(name, help="print the flow's graph" if name == "show"
                              else "validate the flow without running it")
         cmd.add_argument("flow_file")
         cmd.add_argument("--flow")
+        _config_options(cmd)
     res = sub.add_parser("resume", help="re-run a failed run from the failed step (or STEP), "
                          "reusing the artifacts of the steps before it")
     res.add_argument("flow_file")
@@ -46,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     res.add_argument("--origin-run-id", help="run to resume (default: the flow's latest run)")
     res.add_argument("--run-id-file")
     res.add_argument("--tag", action="append", default=[], help="tag the new run (repeatable)")
+    _config_options(res)
     sub.add_parser("recover", help="mark runs whose driving process on this machine is gone as "
                    "failed and delete their task pods (for cron; every command also does it)")
     logs = sub.add_parser("logs", help="print task output: FLOW/RUN_ID/STEP[/TASK], or "
@@ -56,6 +59,17 @@ def _parser() -> argparse.ArgumentParser:
 
     tags.add_parser(sub)
     return parser
+
+
+def _config_options(cmd: argparse.ArgumentParser) -> None:
+    # nargs="+": a flow may also have a Parameter named config (`--config VALUE`, one word);
+    # _parameter_words hands such a one-word use to the flow's parameters.
+    cmd.add_argument("--config", nargs="+", action="append", default=[], metavar=("NAME", "FILE"),
+                     help="a Config's value from a file (repeatable; else METAFLOW_FLOW_CONFIG, a "
+                     "JSON map of name -> file)")
+    cmd.add_argument("--config-value", nargs="+", action="append", default=[],
+                     metavar=("NAME", "JSON"), help="a Config's value as text (repeatable; else "
+                     "METAFLOW_FLOW_CONFIG_VALUE, a JSON map of name -> value)")
 
 
 def main(argv: Sequence[str] | None = None, *, exiting: bool | None = None) -> int:
@@ -118,12 +132,56 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
     return 2
 
 
-def _load(args: argparse.Namespace) -> Any:
-    from ..graph.build import build_graph
-    from ..authoring.loader import load_flow_class
+def _parameter_words(args: argparse.Namespace) -> list[str]:
+    """``--config``/``--config-value`` given one word are a Parameter's (a flow may name one
+    so, as Metaflow's run options allow): returned as parameter words, the rest kept."""
+    words: list[str] = []
+    for dest in ("config", "config_value"):
+        kept = []
+        for given in getattr(args, dest, None) or []:
+            if len(given) == 2:
+                kept.append(given)
+            elif len(given) == 1:
+                words += ["--" + dest.replace("_", "-"), given[0]]
+            else:
+                raise FlowassetsError(f"--{dest.replace('_', '-')} takes NAME and a value, "
+                                      f"not {len(given)} words: {' '.join(given)}")
+        setattr(args, dest, kept)
+    return words
 
+
+def _check_config_words(args: argparse.Namespace) -> None:
+    """Outside ``run`` a one-word --config cannot be a Parameter: say what it takes."""
+    extra = _parameter_words(args)
+    if extra:
+        raise FlowassetsError(f"{extra[0]} takes NAME and a value (two words), got {extra[1]!r}")
+
+
+def _load_with_configs(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
+    """The flow, its graph and its config values: ``--config`` / ``--config-value``, else
+    Metaflow's environment variables (read after the flow file is imported, as Metaflow's
+    click does), else the flow's defaults; each read once, here."""
+    from ..authoring.loader import load_flow_class
+    from ..graph.build import build_graph
+    from ..graph.configs import resolve_config_values, sources_from_env
+
+    _check_config_words(args)
     cls = load_flow_class(args.flow_file, args.flow)
-    return cls, build_graph(cls)
+    env_files, env_texts = sources_from_env()
+    files = dict(args.config) if args.config else env_files
+    texts = dict(args.config_value) if args.config_value else env_texts
+    values = resolve_config_values(cls, files, texts)
+    import json
+
+    for name, value in values.items():
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            raise FlowassetsError(
+                f"flow {cls.__name__}: Config {name!r} is a {type(value).__name__}, which cannot "
+                "be written as JSON; every process of a run rebuilds the job from the values as "
+                "JSON. Make the parser return plain data (dicts, lists, numbers, text).") from None
+    return cls, build_graph(cls, values), values
 
 
 def _parameter_parser(graph: Any) -> argparse.ArgumentParser:
@@ -138,7 +196,8 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
     from ..authoring.parameters import Parameter
     from .launch import LaunchRequest, launch
 
-    cls, graph = _load(args)
+    extra = [*extra, *_parameter_words(args)]
+    cls, graph, configs = _load_with_configs(args)
     values, unknown = _parameter_parser(graph).parse_known_args(extra)
     if unknown:
         known = ", ".join(f"--{p.name}" for p in graph.parameters) or "none"
@@ -168,6 +227,8 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
         converted = Parameter(param.name, type=_python_type(param.type_name)).convert(raw, graph.flow_name)
         parameters[param.name.replace("-", "_")] = raw if param.type_name == "JSON" else converted
     options = _translator_options(args.with_)
+    if configs:
+        options["configs"] = configs
     from ..compute.kubernetes import runs_on_kubernetes
 
     on_kubernetes = any(runs_on_kubernetes(node, options.get("with_kubernetes")) for node in graph)
@@ -200,11 +261,19 @@ def _project_tags(graph: Any) -> dict[str, str]:
 def _resume(args: argparse.Namespace) -> int:
     from .resume import ResumeRequest, resume
 
-    _, graph = _load(args)
-    tags = run_tags.launch_tags(args.tag, f"flow {graph.flow_name}") if args.tag else {}
-    result = resume(ResumeRequest(args.flow_file, graph.flow_name, args.origin_run_id, args.step,
+    from ..authoring.loader import load_flow_class
+
+    # Not built here: the job is rebuilt with the origin run's config values (resume.py), and
+    # building it with today's defaults first could fail (a required config) or differ.
+    flow_name = load_flow_class(args.flow_file, args.flow).__name__
+    if args.config or args.config_value:
+        raise FlowassetsError(f"flow {flow_name}: resume reuses the configs of the run it "
+                              "resumes (as Metaflow does); drop --config / --config-value, or "
+                              "start a new run with them.")
+    tags = run_tags.launch_tags(args.tag, f"flow {flow_name}") if args.tag else {}
+    result = resume(ResumeRequest(args.flow_file, flow_name, args.origin_run_id, args.step,
                                   tags=tags, run_id_file=args.run_id_file))
-    _summary(graph.flow_name, result, args.flow_file)
+    _summary(flow_name, result, args.flow_file)
     return exit_code(result)
 
 
@@ -288,13 +357,17 @@ def dagster_dev_command(flow_file: str | None = None) -> str:
 
 
 def _show(args: argparse.Namespace, check_only: bool) -> int:
-    _, graph = _load(args)
+    _, graph, _ = _load_with_configs(args)
     if check_only:
         print(f"{graph.flow_name}: OK ({len(graph.order)} steps)")
         return 0
     print(f"{graph.flow_name}" + (f": {graph.doc}" if graph.doc else ""))
+    for config in graph.configs:
+        print(f"  config {config.name} = {config.value!r}" + (f": {config.help}" if config.help else ""))
     for param in graph.parameters:
-        print(f"  parameter --{param.name} ({param.type_name}, default {param.default!r})"
+        default = (f"computed by {getattr(param.default_fn, '__name__', 'a function')} when the run "
+                   "starts" if param.default_fn is not None else repr(param.default))
+        print(f"  parameter --{param.name} ({param.type_name}, default {default})"
               + (f": {param.help}" if param.help else ""))
     print()
     for node in graph:
@@ -347,9 +420,14 @@ def run_flow_class_as_script(cls: type) -> None:
     import inspect
 
     argv = sys.argv[1:]
+    # Metaflow's --config / --config-value are options of the flow, before the command:
+    # `python flow.py --config-value cfg '{...}' run` passes them on to `run`.
+    leading: list[str] = []
+    while len(argv) >= 3 and argv[0] in ("--config", "--config-value"):
+        leading, argv = leading + argv[:3], argv[3:]
     if not argv:
         argv = ["show"]
-    command, rest = argv[0], argv[1:]
+    command, rest = argv[0], [*argv[1:], *leading]
     path = inspect.getfile(cls)
     # --flow last: `logs RUN/STEP` has a positional after the file that must stay together.
     sys.exit(main([command, path, *rest, "--flow", cls.__name__], exiting=True))

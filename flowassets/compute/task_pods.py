@@ -68,6 +68,8 @@ class TaskPayload:
     parameters: Mapping[str, Any] = field(default_factory=dict)  # the start step's
     env: Mapping[str, str] = field(default_factory=dict)  # set in the pod before the task runs
     tags: frozenset[str] = frozenset()  # the run's user tags, for current.tags
+    #: the Config values the job was built with: the pod builds the same flow from them
+    configs: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
