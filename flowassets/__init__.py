@@ -4,9 +4,10 @@
 """
 
 from .authoring import (
-    FlowSpec, IncludeFile, Inputs, JSONType, Parameter, batch, card, catch, conda, current, environment,
+    USER_SKIP_STEP, FlowMutator, FlowSpec, IncludeFile, Inputs, JSONType, MutableFlow, MutableStep,
+    Parameter, StepMutator, UserStepDecorator, batch, card, catch, conda, current, environment,
     kubernetes, parallel, parallel_map, project, pypi, resources, retry, schedule, secrets, step,
-    timeout, trigger_on_finish,
+    timeout, trigger_on_finish, user_step_decorator,
 )
 from .errors import FlowassetsError
 
@@ -15,7 +16,8 @@ __all__ = [
     "environment", "kubernetes", "parallel", "project", "pypi", "resources", "retry", "schedule",
     "secrets", "step", "timeout", "trigger_on_finish", "FlowassetsError", "flow_to_job",
     "build_definitions", "FlowTranslator", "FlowTranslatorSettings", "parallel_map",
-    "flow_to_assets", "FlowComponent", "dead_driver_sensor",
+    "flow_to_assets", "FlowComponent", "dead_driver_sensor", "user_step_decorator",
+    "UserStepDecorator", "USER_SKIP_STEP", "StepMutator", "FlowMutator", "MutableStep", "MutableFlow",
 ]
 
 _LAZY = {
