@@ -38,12 +38,11 @@ def import_file(path: str) -> ModuleType:
 
 
 def flow_classes(module: ModuleType) -> list[type]:
-    from ..graph.build import is_flow_class
+    from ..graph.build import flow_class_of, is_flow_class
 
-    return [
-        obj for obj in vars(module).values()
-        if is_flow_class(obj) and obj.__module__ == module.__name__
-    ]
+    found = (flow_class_of(obj) for obj in vars(module).values())
+    return list(dict.fromkeys(
+        obj for obj in found if is_flow_class(obj) and obj.__module__ == module.__name__))
 
 
 def load_flow_class(path: str, name: str | None = None) -> type:
