@@ -16,7 +16,8 @@ from typing import Any, Iterator
 from ..errors import DecoratorError, FlowassetsError, Problem
 from .decorators import FLOW_DECORATORS_ATTR, STEP_DECORATORS_ATTR, DecoratorSpec
 from .user_decorators import (
-    MUTATORS_ATTR, WRAPPERS_ATTR, StepDecoratorBase, parse_decospec, step_wrappers,
+    MUTATORS_ATTR, WRAPPERS_ATTR, StepDecoratorBase, parse_decospec, step_function_of,
+    step_wrappers,
 )
 
 FLOW_MUTATORS_ATTR = "_flowassets_flow_mutators"
@@ -273,6 +274,7 @@ def step_functions(cls: type) -> dict[str, Any]:
     steps: dict[str, Any] = {}
     for klass in reversed(cls.__mro__):
         for name, value in vars(klass).items():
+            value = step_function_of(value)
             if callable(value) and getattr(value, "is_step", False):
                 steps[name] = value
             elif name in steps:

@@ -170,6 +170,16 @@ def user_step_decorator(func: Callable[..., Any] | None = None, **kwargs: Any) -
         "__doc__": func.__doc__})
 
 
+def step_function_of(value: Any) -> Any:
+    """The step function under a Metaflow custom decorator applied bare (``@timing``), which
+    leaves the decorator object in the class body (``_my_step`` is Metaflow's name); anything
+    else unchanged."""
+    if getattr(value, "is_step", False):
+        return value
+    inner = getattr(value, "_my_step", None)
+    return inner if getattr(inner, "is_step", False) else value
+
+
 def step_wrappers(func: Any) -> list[Any]:
     """A step's custom decorators, innermost first: flowassets' own, or Metaflow's
     ``step.wrappers`` for an unchanged Metaflow file."""

@@ -13,7 +13,6 @@ from typing import Any
 
 from ..authoring.decorators import flow_decorators, step_decorators
 from ..authoring.flowspec import RESERVED_NAMES
-from ..authoring.mutators import apply_mutators
 from ..errors import DecoratorError, FlowDefinitionError, GraphError, Problem
 from . import model
 from .parse import ParsedFlow, ParsedStep, collect_parameters, parse_flow
@@ -31,7 +30,6 @@ def build_graph(cls: type) -> model.FlowGraph:
 
         graph = graph_from_metaflow(cls)
     else:
-        apply_mutators(cls)  # what mutators add is read below like decorators written by hand
         graph = _build(cls)
     _CACHE[cls] = graph
     return graph

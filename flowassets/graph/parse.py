@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..authoring.decorators import step_decorators
+from ..authoring.mutators import apply_mutators
+from ..authoring.user_decorators import step_function_of
 from ..errors import Problem
 from . import model
 
@@ -52,7 +54,7 @@ def step_functions(cls: type) -> dict[str, Any]:
     steps: dict[str, Any] = {}
     for klass in reversed(cls.__mro__):
         for name, value in vars(klass).items():
-            value = _unwrapped(value)
+            value = step_function_of(value)
             if callable(value) and getattr(value, "is_step", False):
                 steps[name] = value
             elif name in steps and not getattr(value, "is_step", False):
@@ -60,16 +62,8 @@ def step_functions(cls: type) -> dict[str, Any]:
     return steps
 
 
-def _unwrapped(value: Any) -> Any:
-    """The step function under a Metaflow custom decorator applied bare (``@timing``), which
-    leaves the decorator object in the class body (``_my_step`` is Metaflow's name)."""
-    if getattr(value, "is_step", False):
-        return value
-    inner = getattr(value, "_my_step", None)
-    return inner if getattr(inner, "is_step", False) else value
-
-
 def parse_flow(cls: type) -> ParsedFlow:
+    apply_mutators(cls)  # flowassets' own mutators: the steps are read as they leave them
     flow = cls.__name__
     funcs = step_functions(cls)
     problems: list[Problem] = []
@@ -104,7 +98,7 @@ def parse_flow(cls: type) -> ParsedFlow:
                     dynamic = True
         for item in getattr(class_def, "body", []):
             if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name in funcs \
-                    and item.name not in trees and _unwrapped(vars(klass).get(item.name)) is funcs[item.name]:
+                    and item.name not in trees and step_function_of(vars(klass).get(item.name)) is funcs[item.name]:
                 trees[item.name] = (item, file, start - 1)
     steps = {}
     for name, func in funcs.items():

@@ -116,13 +116,14 @@ def _run_body(spec: TaskSpec, ctx: RunContext, node: model.StepNode, flow: Any,
               state: TaskState, base: dict[str, ArtifactRef]) -> TaskRecord:
     started = time.time()
     flow_name = ctx.graph.flow_name
+    param_names = frozenset(p.attr_name for p in ctx.graph.parameters)
     is_metaflow = metaflow_adapter.is_metaflow_class(ctx.flow_cls)
     catch = node.decorator("catch")
     caught: CaughtException | None = None
     limit = timeout_seconds(node.decorators)
     try:
         with _alarm(limit, flow_name, spec.step):
-            _call_step(spec, ctx, node, flow, state, is_metaflow)
+            _call_step(spec, ctx, node, flow, state, param_names)
     except BaseException as exc:  # noqa: BLE001 - user code may raise anything
         if isinstance(exc, (KeyboardInterrupt, SystemExit)) and not isinstance(exc, TaskTimeout):
             raise
@@ -153,12 +154,12 @@ def _run_body(spec: TaskSpec, ctx: RunContext, node: model.StepNode, flow: Any,
 
 
 def _call_step(spec: TaskSpec, ctx: RunContext, node: model.StepNode, flow: Any,
-               state: TaskState, is_metaflow: bool) -> None:
+               state: TaskState, param_names: frozenset[str]) -> None:
     """Call the step body, inside the step's custom decorators when it has any."""
+    is_metaflow = metaflow_adapter.is_metaflow_class(ctx.flow_cls)
     body = getattr(flow, spec.step)
     inputs = None
     if node.is_join:
-        param_names = frozenset(p.attr_name for p in ctx.graph.parameters)
         flows = [_input_flow(ctx, rec, param_names) for rec in spec.inputs]
         inputs = metaflow_adapter.make_inputs(flows) if is_metaflow else Inputs(flows)
     wrappers = step_wrappers(getattr(body, "__func__", body))
