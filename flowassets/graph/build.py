@@ -28,6 +28,11 @@ def build_graph(cls: type) -> model.FlowGraph:
     if getattr(cls, "_graph", None) is not None and _is_metaflow_class(cls):
         from .metaflow_graph import graph_from_metaflow
 
+        from .metaflow_configs import prepare_metaflow_class
+
+        # Metaflow's mutators, processed in place with the default config values (the class
+        # the tasks run). issue12-config's build_flow replaces this line with values per run.
+        prepare_metaflow_class(cls)
         graph = graph_from_metaflow(cls)
     else:
         graph = _build(cls)
