@@ -310,6 +310,12 @@ def apply_mutators(cls: type) -> None:
     flow_mutators = [m for klass in reversed(cls.__mro__)
                      for m in klass.__dict__.get(FLOW_MUTATORS_ATTR, ())]
     problems: list[Problem] = []
+    if flow_mutators or any(getattr(f, MUTATORS_ATTR, None) for f in step_functions(cls).values()):
+        if any(k.__module__ == "metaflow.flowspec" for k in cls.__mro__):
+            raise DecoratorError([Problem(
+                "custom-decorator-mixed", cls.__name__, "flowassets' StepMutator/FlowMutator "
+                "on a Metaflow flow: its decorators are Metaflow's, which flowassets' mutators "
+                "do not edit.", fix="import StepMutator and FlowMutator from metaflow in this file.")])
     for pre in (True, False):
         for mutator in flow_mutators:
             _guard(problems, cls, None, mutator, lambda m=mutator, p=pre: _flow_phase(cls, m, p))

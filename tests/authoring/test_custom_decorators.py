@@ -148,3 +148,20 @@ def test_skip_step_with_next_arguments_fans_out():
     result, run = _run("SkipWithArgumentsFlow")
     assert result.success
     assert run["join"].task["uppers"].data == ["A", "B", "C"]
+
+
+def test_a_flowassets_mutator_on_a_metaflow_flow_is_refused(tmp_path):
+    flow = tmp_path / "mixed.py"
+    flow.write_text(
+        "from metaflow import FlowSpec, step\n"
+        "from flowassets import StepMutator, retry\n\n"
+        "class AddRetry(StepMutator):\n"
+        "    def mutate(self, mutable_step):\n"
+        "        mutable_step.add_decorator(retry)\n\n"
+        "class MixedFlow(FlowSpec):\n"
+        "    @AddRetry\n    @step\n    def start(self):\n        self.next(self.end)\n\n"
+        "    @step\n    def end(self):\n        pass\n")
+    with pytest.raises(DecoratorError) as err:
+        build_graph(load_flow(flow))
+    assert err.value.codes == ("custom-decorator-mixed",)
+    assert "flow MixedFlow" in str(err.value) and "from metaflow" in str(err.value)
