@@ -162,18 +162,23 @@ def _call_step(spec: TaskSpec, ctx: RunContext, node: model.StepNode, flow: Any,
     if node.is_join:
         flows = [_input_flow(ctx, rec, param_names) for rec in spec.inputs]
         inputs = metaflow_adapter.make_inputs(flows) if is_metaflow else Inputs(flows)
-    wrappers = step_wrappers(getattr(body, "__func__", body))
-    if not wrappers:
-        body() if inputs is None else body(inputs)
-        return
+
+    def call_body() -> None:
+        if inputs is None:
+            body()
+        else:
+            body(inputs)
 
     def clear_transition() -> None:
         if is_metaflow:
             flow._transition = None
         state.transition = None
 
-    call = StepCall(spec.step, flow, (lambda: body()) if inputs is None else (lambda: body(inputs)),
-                    inputs, clear_transition)
+    wrappers = step_wrappers(getattr(body, "__func__", body))
+    if not wrappers:
+        call_body()
+        return
+    call = StepCall(spec.step, flow, call_body, inputs, clear_transition)
     run_wrapped(call, node, wrappers_for_task(wrappers))
 
 
