@@ -107,6 +107,8 @@ class FlowComponent(dg.Component, dg.Resolvable):
         asset_key_prefix: asset key prefix for those assets (default: the flow's name).
         group_name: asset group for those assets.
         datastore / sysroot: where artifacts live (default: FLOWASSETS_DATASTORE, local).
+        configs: Config name -> value to build the jobs with (default: each flow's defaults);
+            configs shape a job (decorator arguments), so they are fixed here, not per run.
     """
 
     path: str
@@ -118,6 +120,7 @@ class FlowComponent(dg.Component, dg.Resolvable):
     group_name: Optional[str] = None
     datastore: Optional[str] = None
     sysroot: Optional[str] = None
+    configs: Optional[dict[str, Any]] = None
 
     def flow_file(self, context: dg.ComponentLoadContext) -> Path:
         given = Path(self.path)
@@ -136,7 +139,8 @@ class FlowComponent(dg.Component, dg.Resolvable):
         from .translate.translator import FlowTranslator, FlowTranslatorSettings
 
         return FlowTranslator(FlowTranslatorSettings(job_name_prefix=self.job_name_prefix,
-                                                     with_kubernetes=self.with_kubernetes))
+                                                     with_kubernetes=self.with_kubernetes,
+                                                     configs=self.configs))
 
     def load_flows(self, context: dg.ComponentLoadContext) -> list[type]:
         from .authoring.loader import flow_classes, import_file, load_flow_class

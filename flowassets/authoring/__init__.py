@@ -1,5 +1,6 @@
 """The Metaflow-compatible authoring API."""
 
+from .configs import Config, ConfigValue, ParameterContext, config_expr
 from .current import current
 from .decorators import (
     batch, card, catch, conda, environment, kubernetes, parallel, project, pypi, resources,
@@ -14,7 +15,8 @@ from .user_decorators import USER_SKIP_STEP, UserStepDecorator, user_step_decora
 __all__ = [
     "FlowSpec", "Inputs", "step", "Parameter", "IncludeFile", "JSONType", "current", "batch", "card", "catch",
     "conda", "environment", "kubernetes", "parallel", "project", "pypi", "resources", "retry",
-    "schedule", "secrets", "timeout", "trigger_on_finish", "parallel_map",
+    "schedule", "secrets", "timeout", "trigger_on_finish", "parallel_map", "Config", "ConfigValue",
+    "ParameterContext", "config_expr",
     "user_step_decorator", "UserStepDecorator", "USER_SKIP_STEP", "StepMutator", "FlowMutator",
     "MutableStep", "MutableFlow",
 ]

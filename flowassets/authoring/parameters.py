@@ -45,8 +45,12 @@ class Parameter:
         self.separator = separator
         self.unknown_kwargs = dict(kwargs)
         self.attr_name: str | None = None
+        self.type_given = type is not None
         if type is None:
-            base = self.default() if callable(self.default) else self.default
+            # A callable default is Metaflow's deploy-time default: called once per run with a
+            # ParameterContext (never here), and str unless a type is given, as in Metaflow. A
+            # config expression is resolved when the job is built: str unless a type is given.
+            base = None if callable(self.default) or _is_lazy(self.default) else self.default
             type = builtins_type(base) if base is not None else str
         self.type = type
 
@@ -70,12 +74,6 @@ class Parameter:
         if self.type is JSONType or isinstance(self.type, JSONType):
             return "JSON"
         return _TYPE_NAMES.get(self.type, getattr(self.type, "__name__", str(self.type)))
-
-    def default_value(self) -> Any:
-        value = self.default
-        if callable(value) and not isinstance(value, type):
-            value = value()
-        return value
 
     def convert(self, raw: Any, flow_name: str) -> Any:
         """Turn a value from the CLI or run config into the declared type, or say why not."""
@@ -152,6 +150,12 @@ def read_included_file(path: str, is_text: bool, encoding: str, flow_name: str,
         raise ParameterError(
             f"flow {flow_name}: IncludeFile {parameter!r}: {path!r} is not {encoding} text ({exc}); "
             "use is_text=False to get its bytes.") from None
+
+
+def _is_lazy(value: Any) -> bool:
+    from .configs import is_lazy
+
+    return is_lazy(value)
 
 
 def builtins_type(value: Any) -> Callable[..., Any]:

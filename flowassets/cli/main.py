@@ -32,11 +32,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--tag", action="append", default=[], help="tag the run (repeatable)")
     run.add_argument("--run-id-file", help="write the run id to this file")
     run.add_argument("--quiet", action="store_true", help="print only the summary")
+    _config_options(run)
     for name in ("show", "check"):
         cmd = sub.add_parser(name, help="print the flow's graph" if name == "show"
                              else "validate the flow without running it")
         cmd.add_argument("flow_file")
         cmd.add_argument("--flow")
+        _config_options(cmd)
     res = sub.add_parser("resume", help="re-run a failed run from the failed step (or STEP), "
                          "reusing the artifacts of the steps before it")
     res.add_argument("flow_file")
@@ -45,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     res.add_argument("--origin-run-id", help="run to resume (default: the flow's latest run)")
     res.add_argument("--run-id-file")
     res.add_argument("--tag", action="append", default=[], help="tag the new run (repeatable)")
+    _config_options(res)
     sub.add_parser("recover", help="mark runs whose driving process on this machine is gone as "
                    "failed and delete their task pods (for cron; every command also does it)")
     logs = sub.add_parser("logs", help="print task output: FLOW/RUN_ID/STEP[/TASK], or "
@@ -52,6 +55,15 @@ def _parser() -> argparse.ArgumentParser:
     logs.add_argument("target", nargs="+", metavar="[FLOW_FILE] PATHSPEC")
     logs.add_argument("--flow")
     return parser
+
+
+def _config_options(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("--config", nargs=2, action="append", default=[], metavar=("NAME", "FILE"),
+                     help="a Config's value from a file (repeatable; else METAFLOW_FLOW_CONFIG, a "
+                     "JSON map of name -> file)")
+    cmd.add_argument("--config-value", nargs=2, action="append", default=[],
+                     metavar=("NAME", "JSON"), help="a Config's value as text (repeatable; else "
+                     "METAFLOW_FLOW_CONFIG_VALUE, a JSON map of name -> value)")
 
 
 def main(argv: Sequence[str] | None = None, *, exiting: bool | None = None) -> int:
@@ -108,12 +120,20 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
     return 2
 
 
-def _load(args: argparse.Namespace) -> Any:
-    from ..graph.build import build_graph
+def _load_with_configs(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
+    """The flow, its graph and its config values: ``--config`` / ``--config-value``, else
+    Metaflow's environment variables (read after the flow file is imported, as Metaflow's
+    click does), else the flow's defaults; each read once, here."""
     from ..authoring.loader import load_flow_class
+    from ..graph.build import build_graph
+    from ..graph.configs import resolve_config_values, sources_from_env
 
     cls = load_flow_class(args.flow_file, args.flow)
-    return cls, build_graph(cls)
+    env_files, env_texts = sources_from_env()
+    files = dict(args.config) if args.config else env_files
+    texts = dict(args.config_value) if args.config_value else env_texts
+    values = resolve_config_values(cls, files, texts)
+    return cls, build_graph(cls, values), values
 
 
 def _parameter_parser(graph: Any) -> argparse.ArgumentParser:
@@ -128,7 +148,7 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
     from ..authoring.parameters import Parameter
     from .launch import LaunchRequest, launch
 
-    cls, graph = _load(args)
+    cls, graph, configs = _load_with_configs(args)
     values, unknown = _parameter_parser(graph).parse_known_args(extra)
     if unknown:
         known = ", ".join(f"--{p.name}" for p in graph.parameters) or "none"
@@ -158,6 +178,8 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
         converted = Parameter(param.name, type=_python_type(param.type_name)).convert(raw, graph.flow_name)
         parameters[param.name.replace("-", "_")] = raw if param.type_name == "JSON" else converted
     options = _translator_options(args.with_)
+    if configs:
+        options["configs"] = configs
     from ..compute.kubernetes import runs_on_kubernetes
 
     on_kubernetes = any(runs_on_kubernetes(node, options.get("with_kubernetes")) for node in graph)
@@ -176,11 +198,19 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
 def _resume(args: argparse.Namespace) -> int:
     from .resume import ResumeRequest, resume
 
-    _, graph = _load(args)
+    from ..authoring.loader import load_flow_class
+
+    # Not built here: the job is rebuilt with the origin run's config values (resume.py), and
+    # building it with today's defaults first could fail (a required config) or differ.
+    flow_name = load_flow_class(args.flow_file, args.flow).__name__
+    if args.config or args.config_value:
+        raise FlowassetsError(f"flow {flow_name}: resume reuses the configs of the run it "
+                              "resumes (as Metaflow does); drop --config / --config-value, or "
+                              "start a new run with them.")
     tags = {"flowassets/tags": ",".join(args.tag)} if args.tag else {}
-    result = resume(ResumeRequest(args.flow_file, graph.flow_name, args.origin_run_id, args.step,
+    result = resume(ResumeRequest(args.flow_file, flow_name, args.origin_run_id, args.step,
                                   tags=tags, run_id_file=args.run_id_file))
-    _summary(graph.flow_name, result, args.flow_file)
+    _summary(flow_name, result, args.flow_file)
     return exit_code(result)
 
 
@@ -264,13 +294,17 @@ def dagster_dev_command(flow_file: str | None = None) -> str:
 
 
 def _show(args: argparse.Namespace, check_only: bool) -> int:
-    _, graph = _load(args)
+    _, graph, _ = _load_with_configs(args)
     if check_only:
         print(f"{graph.flow_name}: OK ({len(graph.order)} steps)")
         return 0
     print(f"{graph.flow_name}" + (f": {graph.doc}" if graph.doc else ""))
+    for config in graph.configs:
+        print(f"  config {config.name} = {config.value!r}" + (f": {config.help}" if config.help else ""))
     for param in graph.parameters:
-        print(f"  parameter --{param.name} ({param.type_name}, default {param.default!r})"
+        default = (f"computed by {getattr(param.default_fn, '__name__', 'a function')} when the run "
+                   "starts" if param.default_fn is not None else repr(param.default))
+        print(f"  parameter --{param.name} ({param.type_name}, default {default})"
               + (f": {param.help}" if param.help else ""))
     print()
     for node in graph:

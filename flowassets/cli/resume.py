@@ -12,6 +12,7 @@ reused steps. A run whose driver died was marked failed when the instance was op
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,7 @@ def resume(request: ResumeRequest) -> Any:
 
     from ..client.instance import get_instance
     from ..compute.drivers import DRIVER_HOST_TAG, DRIVER_TAG, driver_tags
+    from ..translate.translator import CONFIGS_TAG
     from .launch import drive
     from .reconstruct import reconstructable_job
 
@@ -56,7 +58,11 @@ def resume(request: ResumeRequest) -> Any:
     status = parent.status.value
     if status in _RUNNING:
         raise FlowassetsError(_still_running(flow, parent))
-    recon = reconstructable_job(request.path, flow, request.translator_options)
+    options = dict(request.translator_options or {})
+    if CONFIGS_TAG in parent.tags and "configs" not in options:
+        # The origin's config values, not today's defaults (Metaflow's resume does the same).
+        options["configs"] = json.loads(parent.tags[CONFIGS_TAG])
+    recon = reconstructable_job(request.path, flow, options)
     job_def = recon.get_definition()
     run_config = parent.run_config
     kept = {k: v for k, v in parent.tags.items()

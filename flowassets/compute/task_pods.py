@@ -67,6 +67,8 @@ class TaskPayload:
     origin_run_id: str | None
     parameters: Mapping[str, Any] = field(default_factory=dict)  # the start step's
     env: Mapping[str, str] = field(default_factory=dict)  # set in the pod before the task runs
+    #: the Config values the job was built with: the pod builds the same flow from them
+    configs: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -9,35 +9,53 @@ from __future__ import annotations
 
 import weakref
 from collections import deque
-from typing import Any
+from typing import Any, Mapping
 
 from ..authoring.decorators import flow_decorators, step_decorators
 from ..authoring.flowspec import RESERVED_NAMES
 from ..errors import DecoratorError, FlowDefinitionError, GraphError, Problem
+from ..authoring.configs import bound_configs
 from . import model
-from .parse import ParsedFlow, ParsedStep, collect_parameters, parse_flow
+from .configs import config_values_key, own_configs, resolve_config_values, resolved_decorators
+from .parameter_specs import parameter_specs
+from .parse import ParsedFlow, ParsedStep, parse_flow
 
-_CACHE: "weakref.WeakKeyDictionary[type, model.FlowGraph]" = weakref.WeakKeyDictionary()
+#: flow class -> {config values key: (class to run, graph)}
+_CACHE: "weakref.WeakKeyDictionary[type, dict[str, tuple[type, model.FlowGraph]]]" = \
+    weakref.WeakKeyDictionary()
 
 
-def build_graph(cls: type) -> model.FlowGraph:
-    """Parse and validate ``cls``; raises ``FlowDefinitionError`` with every problem found."""
-    cached = _CACHE.get(cls)
-    if cached is not None:
-        return cached
+def build_graph(cls: type, configs: Mapping[str, Any] | None = None) -> model.FlowGraph:
+    """Parse and validate ``cls``; raises ``FlowDefinitionError`` with every problem found.
+
+    ``configs``: config name -> value to build with (None, or a config left out: the flow's
+    default). The graph carries the values; decorators and Parameter defaults are resolved."""
+    return build_flow(cls, configs)[1]
+
+
+def build_flow(cls: type, configs: Mapping[str, Any] | None = None) -> tuple[type, model.FlowGraph]:
+    """The class to run and its graph for these config values: the class itself, or for a
+    Metaflow class with Configs or mutators the class Metaflow's machinery processed
+    (``metaflow_configs.prepare_metaflow_class``), which every task must use too."""
+    per_values = _CACHE.setdefault(cls, {})
+    key = "defaults" if configs is None else config_values_key(configs)
+    if key in per_values:
+        return per_values[key]
     if getattr(cls, "_graph", None) is not None and _is_metaflow_class(cls):
+        from .metaflow_configs import prepare_metaflow_class
         from .metaflow_graph import graph_from_metaflow
 
-        from .metaflow_configs import prepare_metaflow_class
-
-        # Metaflow's mutators, processed in place with the default config values (the class
-        # the tasks run). issue12-config's build_flow replaces this line with values per run.
-        prepare_metaflow_class(cls)
-        graph = graph_from_metaflow(cls)
+        prepared = prepare_metaflow_class(cls, configs)
+        result = (prepared, graph_from_metaflow(prepared))
     else:
-        graph = _build(cls)
-    _CACHE[cls] = graph
-    return graph
+        values = resolve_config_values(cls, values=configs) if (configs or own_configs(cls)) else {}
+        result = (cls, _build(cls, config_values=values))
+    per_values[key] = per_values[config_values_key(result[1].config_values())] = result
+    return result
+
+
+def is_metaflow_class(cls: type) -> bool:
+    return _is_metaflow_class(cls)
 
 
 def _is_metaflow_class(cls: type) -> bool:
@@ -45,37 +63,48 @@ def _is_metaflow_class(cls: type) -> bool:
 
 
 def _build(cls: type, parameter_holder: type | None = None,
-           extra: dict[str, Any] | None = None) -> model.FlowGraph:
+           extra: dict[str, Any] | None = None, config_values: Mapping[str, Any] | None = None,
+           configs: tuple[model.ConfigSpec, ...] | None = None) -> model.FlowGraph:
     """``parameter_holder``: a class whose attributes are the flow's Parameters as ours (the
-    Metaflow front end converts Metaflow's); ``extra`` is kept on the graph."""
+    Metaflow front end converts Metaflow's); ``extra`` is kept on the graph; ``config_values``
+    resolve flowassets' own Configs (``configs``: the Metaflow front end's, already applied)."""
     parsed = parse_flow(cls)
     problems = list(parsed.problems)
     for step in parsed.steps.values():
         problems.extend(step.problems)
-    params, param_problems = _parameters(parameter_holder or cls, parsed)
+    if configs is None:
+        configs = tuple(model.ConfigSpec(attr, c.name, (config_values or {}).get(c.name), c.plain,
+                                         c.help) for attr, c in own_configs(cls))
+    bound = bound_configs({c.name: c.value for c in configs}, {c.name: c.plain for c in configs})
+    decos = {name: resolved_decorators(step_decorators(step.func), bound, parsed.name, name,
+                                       step.file, problems)
+             for name, step in parsed.steps.items()}
+    flow_decos = resolved_decorators(flow_decorators(cls), bound, parsed.name, None, parsed.file,
+                                     problems)
+    params, param_problems = parameter_specs(parameter_holder or cls, parsed, bound)
     problems.extend(param_problems)
-    structural = _check_structure(parsed, {p.attr_name for p in params})
+    structural = _check_structure(parsed, {p.attr_name for p in params}, decos)
     problems.extend(structural)
     nodes: dict[str, model.StepNode] = {}
     order: tuple[str, ...] = ()
     if not structural and not any(p.code in _FATAL_PARSE for p in problems):
         order = _topological(parsed, problems)
         if order:
-            nodes = _analyse(parsed, order, problems)
+            nodes = _analyse(parsed, order, problems, decos)
     from ..compute.spec import check_flow_decorators, check_step_decorators
 
     for step in parsed.steps.values():
-        problems.extend(check_step_decorators(parsed.name, step.name, step_decorators(step.func),
+        problems.extend(check_step_decorators(parsed.name, step.name, decos[step.name],
                                               step.file, nodes.get(step.name)))
-    problems.extend(check_flow_decorators(parsed.name, flow_decorators(cls), parsed.file))
+    problems.extend(check_flow_decorators(parsed.name, flow_decos, parsed.file))
     if problems:
         graph_codes = {p.code for p in problems if not p.code.startswith("decorator")}
         error = GraphError if graph_codes else DecoratorError
         raise error(_dedupe(problems))
     return model.FlowGraph(
         flow_name=parsed.name, steps=nodes, order=order, parameters=tuple(params),
-        flow_decorators=flow_decorators(cls), doc=_doc(cls), file=parsed.file,
-        **({"extra": extra} if extra else {}),
+        flow_decorators=flow_decos, doc=_doc(cls), file=parsed.file,
+        **({"extra": extra} if extra else {}), configs=configs,
     )
 
 
@@ -94,60 +123,8 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
     return list(dict.fromkeys(problems))
 
 
-def _parameters(cls: type, parsed: ParsedFlow) -> tuple[list[model.ParameterSpec], list[Problem]]:
-    flow = parsed.name
-    specs, problems, seen = [], [], {}
-    for attr, param in collect_parameters(cls):
-        def bad(code: str, message: str, fix: str | None = None) -> None:
-            problems.append(Problem(code, flow, f"Parameter {param.name!r} (attribute {attr!r}): "
-                                    + message, file=parsed.file, fix=fix))
-        if attr in RESERVED_NAMES or param.name in RESERVED_NAMES:
-            bad("parameter-reserved-name", "the name is reserved by FlowSpec.", "rename it.")
-        if attr in parsed.steps or param.name in parsed.steps:
-            bad("parameter-shadows-step", "a step has the same name.", "rename the Parameter.")
-        if param.name in seen:
-            bad("parameter-duplicate-name", f"attribute {seen[param.name]!r} uses the same name.")
-        seen[param.name] = attr
-        if not param.name or not param.name.replace("-", "_").isidentifier():
-            bad("parameter-bad-name", "names must be letters, digits, '_' or '-'.")
-        if param.required and param.has_default:
-            bad("parameter-required-with-default", "a required Parameter cannot have a default.",
-                "drop required=True or the default.")
-        if param.unknown_kwargs:
-            bad("parameter-unknown-argument", f"unknown argument(s) {sorted(param.unknown_kwargs)}.")
-        if param.type_name not in ("str", "int", "float", "bool", "JSON", "file"):
-            bad("parameter-bad-type", f"type {param.type_name} is not supported.",
-                "use str, int, float, bool or JSONType (or IncludeFile for a file's contents).")
-        default = None
-        try:
-            default = param.default_value()
-            if default is not None and param.type_name != "JSON":
-                default = param.convert(default, flow)
-            elif param.type_name == "JSON" and isinstance(default, str):
-                param.convert(default, flow)
-        except Exception as exc:  # noqa: BLE001 - any failure of a user default is a problem
-            bad("parameter-bad-default", f"its default {param.default!r} does not fit: {exc}")
-        if param.type_name == "file" and default is not None:
-            default = _beside_flow_file(str(default), parsed.file)
-        specs.append(model.ParameterSpec(attr, param.name, param.type_name, default,
-                                         param.has_default, param.required, param.help,
-                                         getattr(param, "is_text", True),
-                                         getattr(param, "encoding", "utf-8")))
-    return specs, problems
-
-
-def _beside_flow_file(path: str, flow_file: str | None) -> str:
-    """An IncludeFile default relative to the flow file, made absolute, so the flow runs from
-    any working directory (a path that is not there is left for the run to resolve)."""
-    import os
-
-    if os.path.isabs(path) or not flow_file:
-        return path
-    candidate = os.path.join(os.path.dirname(os.path.abspath(flow_file)), path)
-    return candidate if os.path.exists(candidate) else path
-
-
-def _check_structure(parsed: ParsedFlow, param_names: set[str]) -> list[Problem]:
+def _check_structure(parsed: ParsedFlow, param_names: set[str],
+                     decos: Mapping[str, tuple]) -> list[Problem]:
     flow, steps, problems = parsed.name, parsed.steps, []
 
     def add(code: str, message: str, step: ParsedStep | None = None, fix: str | None = None) -> None:
@@ -181,8 +158,7 @@ def _check_structure(parsed: ParsedFlow, param_names: set[str]) -> list[Problem]
             add("start-is-join", "the start step cannot take inputs.", step)
         if step.num_parallel is not None:
             for target in step.out:
-                if target in steps and not any(d.name == "parallel"
-                                                for d in step_decorators(steps[target].func)):
+                if target in steps and not any(d.name == "parallel" for d in decos[target]):
                     add("parallel-target-not-parallel", f"num_parallel goes to {target!r}, which "
                         "is not decorated with @parallel.", step, f"add @parallel to {target!r}.")
         if step.foreach_var and not parsed.dynamic_setattr:
@@ -257,8 +233,8 @@ def _kind(step: ParsedStep) -> str:
     return model.LINEAR
 
 
-def _analyse(parsed: ParsedFlow, order: tuple[str, ...],
-             problems: list[Problem]) -> dict[str, model.StepNode]:
+def _analyse(parsed: ParsedFlow, order: tuple[str, ...], problems: list[Problem],
+             decos: Mapping[str, tuple]) -> dict[str, model.StepNode]:
     flow, steps = parsed.name, parsed.steps
     parents: dict[str, list[str]] = {n: [] for n in order}
     for n in order:
@@ -342,7 +318,7 @@ def _analyse(parsed: ParsedFlow, order: tuple[str, ...],
                     add("switch-to-join", f"switch case goes straight to join {target!r}; a "
                         "conditional path cannot lead directly to a join step.", n,
                         "put one step between the switch and the join.")
-        if n != "start" and any(d.name == "parallel" for d in step_decorators(step.func)):
+        if n != "start" and any(d.name == "parallel" for d in decos[n]):
             if not all(kinds[p] == model.PARALLEL_SPLIT for p in parents[n]):
                 add("parallel-without-num-parallel", "an @parallel step must be reached with "
                     "self.next(self.step, num_parallel=N).", n)
@@ -365,16 +341,16 @@ def _analyse(parsed: ParsedFlow, order: tuple[str, ...],
         nodes[n] = model.StepNode(
             name=n, kind=kinds[n], out=s.out, is_join=s.takes_inputs, foreach_var=s.foreach_var,
             condition_var=s.condition_var, switch_cases=s.switch_cases,
-            num_parallel=s.num_parallel, decorators=step_decorators(s.func), doc=s.doc,
+            num_parallel=s.num_parallel, decorators=decos[n], doc=s.doc,
             file=s.file, line=s.line, in_steps=tuple(parents[n]), split_parents=stack.get(n, ()),
             closes=closes.get(n),
         )
     return nodes
 
 
-def validate(cls: type) -> model.FlowGraph:
+def validate(cls: type, configs: Mapping[str, Any] | None = None) -> model.FlowGraph:
     """Alias of ``build_graph`` for callers that only want the check."""
-    return build_graph(cls)
+    return build_graph(cls, configs)
 
 
 def problems_of(cls: type) -> tuple[Problem, ...]:

@@ -58,7 +58,8 @@ def values_key(values: Mapping[str, Any] | None) -> str:
 
 
 def resolve_metaflow_configs(cls: type, files: Mapping[str, str] | None = None,
-                             texts: Mapping[str, str] | None = None) -> dict[str, Any]:
+                             texts: Mapping[str, str] | None = None,
+                             skip: frozenset[str] = frozenset()) -> dict[str, Any]:
     """Every Config's value, as Metaflow's CLI computes it from ``--config NAME FILE``
     (``files``), ``--config-value NAME TEXT`` (``texts``) and the flow's defaults: Metaflow's
     ``ConfigInput.process_configs`` does the work (parsers, JSON, required, defaults)."""
@@ -66,11 +67,11 @@ def resolve_metaflow_configs(cls: type, files: Mapping[str, str] | None = None,
     from metaflow._vendor import click
     from metaflow.user_configs.config_options import ConfigInput, ConvertDictOrStr, ConvertPath
 
-    configs = config_parameters(cls)
+    configs = [(v, p) for v, p in config_parameters(cls) if p.name not in skip]
     if not configs:
         return {}
     names = {p.name for _, p in configs}
-    unknown = sorted(set(files or {}) | set(texts or {}) - names)
+    unknown = sorted((set(files or {}) | set(texts or {})) - names)
     if unknown:
         raise ConfigValueError(f"flow {cls.__name__}: no Config named {unknown}; the flow's "
                                f"configs are {sorted(names)}.")
@@ -112,10 +113,11 @@ def prepare_metaflow_class(cls: type, config_values: Mapping[str, Any] | None = 
         cls = cls._flowassets_original
     if not needs_processing(cls):
         return cls
-    values = dict(config_values) if config_values is not None else resolve_metaflow_configs(cls)
-    _check_names(cls, values)
-    for _, param in config_parameters(cls):
-        values.setdefault(param.name, None)
+    given = dict(config_values or {})
+    _check_names(cls, given)
+    missing = {p.name for _, p in config_parameters(cls)} - set(given)
+    # Configs not given take the flow's defaults (read, parsed, required checked by Metaflow).
+    values = {**(resolve_metaflow_configs(cls, skip=frozenset(given)) if missing else {}), **given}
     key = values_key(values)
     done = _PREPARED.setdefault(cls, {})
     if key in done:
@@ -181,7 +183,21 @@ def _mutate(cls: type) -> None:
                 _run_step_mutator(cls, step, deco, "Evaluating step level decorator %s for %s (mutate)")
         if step.config_decorators:
             setattr(cls, step.name, step)
+        for deco in step.decorators:
+            _record_mutator_arguments(deco)
     cls._init_graph()
+
+
+def _record_mutator_arguments(deco: Any) -> None:
+    """``MutableStep.add_decorator(name, deco_kwargs=...)`` updates the decorator's attributes
+    but not its ``_user_defined_attributes``, which is what says which arguments were given
+    (``authoring.decorators`` reads only those). Recorded here, before ``external_init`` fills
+    in deployment defaults (a @kubernetes namespace, image...) that nobody gave."""
+    if not getattr(deco, "inserted_by", None) or getattr(deco, "_ran_init", False):
+        return  # written in the file (its arguments are recorded), or already initialized
+    defaults = type(deco).defaults or {}
+    deco._user_defined_attributes.update(
+        k for k, v in deco.attributes.items() if k in defaults and v != defaults[k])
 
 
 def _init_decorators(cls: type) -> None:

@@ -16,9 +16,21 @@ from . import build, model
 
 
 def graph_from_metaflow(cls: type) -> model.FlowGraph:
-    """Parse and validate a Metaflow flow class; raises like ``build_graph``."""
+    """Parse and validate a Metaflow flow class (processed by ``prepare_metaflow_class`` when it
+    has Configs or mutators); raises like ``build_graph``."""
     holder = type(cls.__name__, (), dict(metaflow_parameters(cls)))
-    return build._build(cls, parameter_holder=holder, extra={"front_end": "metaflow"})
+    return build._build(cls, parameter_holder=holder, extra={"front_end": "metaflow"},
+                        configs=metaflow_config_specs(cls))
+
+
+def metaflow_config_specs(cls: type) -> tuple[model.ConfigSpec, ...]:
+    """The class's Configs with the values it was processed with."""
+    values = getattr(cls, "_flowassets_config_values", None) or {}
+    if not values:
+        return ()
+    return tuple(model.ConfigSpec(var, p.name, values.get(p.name), bool(p.kwargs.get("plain")),
+                                  p.kwargs.get("help"))
+                 for var, p in cls._get_parameters() if p.IS_CONFIG_PARAMETER)
 
 
 def metaflow_parameters(cls: type) -> list[tuple[str, Parameter]]:
@@ -32,12 +44,24 @@ def metaflow_parameters(cls: type) -> list[tuple[str, Parameter]]:
 
 
 def _is_metaflow_parameter(value: Any) -> bool:
+    if getattr(value, "IS_CONFIG_PARAMETER", False):
+        return False  # a Config: its value is fixed before the run (graph.configs)
     return any(k.__module__ == "metaflow.parameters" and k.__name__ == "Parameter"
                for k in type(value).__mro__)
 
 
 def _convert(attr: str, param: Any) -> Parameter:
-    given = {k: v for k, v in {**param.kwargs, **param._override_kwargs}.items() if v is not None}
+    if "type" in param.kwargs:
+        # Initialized by Metaflow (prepare_metaflow_class): config expressions resolved, a
+        # callable default wrapped in a DeployTimeField, the separator taken out.
+        given = {k: v for k, v in param.kwargs.items() if v is not None}
+        if getattr(param, "separator", None):
+            given["separator"] = param.separator
+        if type(given.get("default")).__name__ == "DeployTimeField":
+            given["default"] = given["default"].fun
+    else:
+        given = {k: v for k, v in {**param.kwargs, **param._override_kwargs}.items()
+                 if v is not None}
     kind = given.pop("type", None)
     if kind is not None and type(kind).__name__ == "FilePathClass":
         known = {k: given.pop(k) for k in ("default", "help", "required") if k in given}

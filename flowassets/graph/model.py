@@ -29,6 +29,21 @@ class ParameterSpec:
     help: str | None
     is_text: bool = True  # IncludeFile: the contents as text (else bytes) ...
     encoding: str = "utf-8"  # ... decoded with this
+    #: a callable default (Metaflow's deploy-time default): called once per run, in the start
+    #: step, with a ``ParameterContext``; ``default`` is None then
+    default_fn: Any = None
+
+
+@dataclass(frozen=True)
+class ConfigSpec:
+    """A Config with the value this graph was built with (a plain dict, or anything for a
+    plain config); the start step stores it as the ``attr_name`` artifact."""
+
+    attr_name: str
+    name: str
+    value: Any
+    plain: bool = False
+    help: str | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +88,16 @@ class FlowGraph:
     doc: str | None = None
     file: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    configs: tuple[ConfigSpec, ...] = ()
+
+    def config_values(self) -> dict[str, Any]:
+        """Config name -> value: what rebuilds this graph (``build_graph(cls, configs=...)``)."""
+        return {c.name: c.value for c in self.configs}
+
+    def run_input_names(self) -> frozenset[str]:
+        """Attributes every task gets from the start step: Parameters and Configs (they cross
+        joins unmerged and are read-only, as in Metaflow)."""
+        return frozenset([p.attr_name for p in self.parameters] + [c.attr_name for c in self.configs])
 
     def __getitem__(self, name: str) -> StepNode:
         return self.steps[name]

@@ -84,7 +84,12 @@ def _parameters_as_properties(cls: type, param_names: frozenset[str]) -> None:
     for klass in cls.__mro__:
         for name, value in list(vars(klass).items()):
             if isinstance(value, MetaflowParameter) and name in param_names:
-                setattr(cls, name, property(lambda self, _n=name: self._datastore[_n]))
+                if getattr(value, "IS_CONFIG_PARAMETER", False):
+                    # A Config reads as Metaflow's immutable ConfigValue (its load_parameter).
+                    setattr(cls, name, property(
+                        lambda self, _n=name, _p=value: _p.load_parameter(self._datastore[_n])))
+                else:
+                    setattr(cls, name, property(lambda self, _n=name: self._datastore[_n]))
 
 
 def class_constants(cls: type) -> dict[str, Any]:
@@ -149,21 +154,7 @@ def bind_current(flow: Any, run_id: str, step: str, task_id: str, retry_count: i
                      namespace=f"user:{user}" if user else None, username=user,
                      is_running=True, tags=[])
     current._update_env({"parameter_names": sorted(flow.__dict__.get("_flowassets_params", ()))})
-    project = next((d for d in flow_decorators if d.name == "project"), None)
-    if project is not None:
-        # What Metaflow's @project puts in `current`, named by Metaflow's own format_name.
-        from metaflow.plugins.project_decorator import format_name
-
-        # --branch / --production are Metaflow's top-level options, also read from the
-        # METAFLOW_BRANCH / METAFLOW_PRODUCTION variables (click's METAFLOW envvar prefix).
-        args = project.args
-        given = args.get("branch") or os.environ.get("METAFLOW_BRANCH") or None
-        production = bool(args.get("production", False)) or os.environ.get(
-            "METAFLOW_PRODUCTION", "").lower() in ("1", "true", "yes")
-        flow_name, branch = format_name(flow.name, args.get("name"), production, given, user)
-        current._update_env({"project_name": args.get("name"), "branch_name": branch,
-                             "is_user_branch": given is None and not production,
-                             "is_production": production, "project_flow_name": flow_name})
+    bind_project(flow.name, flow_decorators, user)
     if parallel is not None:
         # Metaflow's @parallel reads these variables in `current.parallel` (parallel_decorator).
         os.environ.update({
@@ -176,6 +167,44 @@ def bind_current(flow: Any, run_id: str, step: str, task_id: str, retry_count: i
         current._update_env({"is_parallel": True, "parallel": Parallel(
             main_ip=parallel.main_ip, num_nodes=parallel.num_nodes,
             node_index=parallel.node_index, control_task_id=parallel.control_task_id)})
+
+
+def bind_project(flow_name: str, flow_decorators: tuple, user: str | None) -> None:
+    """What Metaflow's @project puts in ``current`` (named by Metaflow's own format_name)."""
+    import os
+
+    from metaflow import current
+
+    project = next((d for d in flow_decorators if d.name == "project"), None)
+    if project is None:
+        return
+    from metaflow.plugins.project_decorator import format_name
+
+    # --branch / --production are Metaflow's top-level options, also read from the
+    # METAFLOW_BRANCH / METAFLOW_PRODUCTION variables (click's METAFLOW envvar prefix).
+    args = project.args
+    given = args.get("branch") or os.environ.get("METAFLOW_BRANCH") or None
+    production = bool(args.get("production", False)) or os.environ.get(
+        "METAFLOW_PRODUCTION", "").lower() in ("1", "true", "yes")
+    project_flow_name, branch = format_name(flow_name, args.get("name"), production, given, user)
+    current._update_env({"project_name": args.get("name"), "branch_name": branch,
+                         "is_user_branch": given is None and not production,
+                         "is_production": production, "project_flow_name": project_flow_name})
+
+
+def parameter_context(cls: type, ours: Any, flow_decorators: tuple) -> Any:
+    """Metaflow's own ParameterContext (configs as Metaflow's ConfigValue) for a callable
+    default, with ``current``'s @project names set, as Metaflow's CLI has them when it calls
+    the default."""
+    from metaflow.parameters import ParameterContext
+    from metaflow.user_configs.config_parameters import ConfigValue
+    from metaflow.util import get_username
+
+    bind_project(cls.__name__, flow_decorators, get_username())
+    configs = None if ours.configs is None else ConfigValue(ours.configs.to_dict())
+    return ParameterContext(flow_name=ours.flow_name, user_name=get_username(),
+                            parameter_name=ours.parameter_name, logger=ours.logger,
+                            ds_type=ours.ds_type, configs=configs)
 
 
 def transition_of(flow: Any, node: Any) -> Transition | None:

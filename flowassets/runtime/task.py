@@ -69,7 +69,7 @@ class CaughtException:
 def run_task(spec: TaskSpec, ctx: RunContext) -> TaskRecord:
     node = ctx.graph[spec.step]
     flow_name = ctx.graph.flow_name
-    param_names = frozenset(p.attr_name for p in ctx.graph.parameters)
+    param_names = ctx.graph.run_input_names()
     base = _base_namespace(spec, ctx, param_names)
     state = TaskState(flow_name=flow_name, step_name=spec.step, store=ctx.store,
                       upstream=base if not node.is_join else base, foreach_stack=spec.foreach_stack,
@@ -116,7 +116,7 @@ def _run_body(spec: TaskSpec, ctx: RunContext, node: model.StepNode, flow: Any,
               state: TaskState, base: dict[str, ArtifactRef]) -> TaskRecord:
     started = time.time()
     flow_name = ctx.graph.flow_name
-    param_names = frozenset(p.attr_name for p in ctx.graph.parameters)
+    param_names = ctx.graph.run_input_names()
     is_metaflow = metaflow_adapter.is_metaflow_class(ctx.flow_cls)
     catch = node.decorator("catch")
     caught: CaughtException | None = None

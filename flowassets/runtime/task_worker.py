@@ -22,7 +22,7 @@ from typing import Callable
 def main(argv: list[str]) -> int:
     location, flow_name, key = argv
     from ..authoring.loader import load_flow_class
-    from ..graph.build import build_graph
+    from ..graph.build import build_flow
     from ..storage.artifacts import ArtifactStore
     from ..storage.select import open_location
     from .task import RunContext, run_and_keep
@@ -32,8 +32,10 @@ def main(argv: list[str]) -> int:
     os.environ.update(payload.env)
 
     def run() -> object:
-        flow_cls = load_flow_class(payload.flow_file, payload.flow_name)
-        ctx = RunContext(flow_cls=flow_cls, graph=build_graph(flow_cls),
+        # The same class and graph as the launching op: built with the run's config values.
+        flow_cls, graph = build_flow(load_flow_class(payload.flow_file, payload.flow_name),
+                                     payload.configs or None)
+        ctx = RunContext(flow_cls=flow_cls, graph=graph,
                          store=ArtifactStore(backend, flow_name), run_id=payload.run_id,
                          parameters=payload.parameters, max_num_splits=payload.max_num_splits, origin_run_id=payload.origin_run_id)
         return run_and_keep(payload.spec, ctx)

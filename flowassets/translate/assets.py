@@ -106,7 +106,7 @@ def flow_to_assets(flow_cls: type, artifacts: Sequence[str] | Mapping[str, str] 
     from .job import flow_to_job
 
     translator = translator or FlowTranslator()
-    graph = build_graph(flow_cls)
+    graph = build_graph(flow_cls, translator.settings.configs)
     producers = artifact_producers(flow_cls, graph, artifacts)
     job = flow_to_job(flow_cls, translator)
     prefix = [graph.flow_name] if key_prefix is None else (

@@ -3,13 +3,14 @@ the graph of ops through the translator's hooks, bind default resources."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Iterable, Mapping
 
 import dagster as dg
 
 from ..errors import FlowassetsError
 from ..graph import model
-from ..graph.build import build_graph, flow_class_of, is_flow_class
+from ..graph.build import build_flow, build_graph, flow_class_of, is_flow_class
 from ..runtime.resource import FlowRuntimeResource
 from ..storage.io_manager import ArtifactStoreResource, FlowManifestIOManager
 from .ops import UPSTREAM_INPUT, build_step_op
@@ -43,16 +44,25 @@ def _resources(overrides: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def flow_to_job(flow_cls: type, translator: FlowTranslator | None = None,
-                resources: Mapping[str, Any] | None = None) -> dg.JobDefinition:
+                resources: Mapping[str, Any] | None = None,
+                configs: Mapping[str, Any] | None = None) -> dg.JobDefinition:
     """Translate a FlowSpec class into a Dagster job with one op per step.
 
-    Raises ``FlowDefinitionError`` (a ``FlowassetsError``) listing every problem in the flow.
+    ``configs``: Config name -> value to build with (else the translator settings' ``configs``,
+    else the flow's defaults); decorator arguments and Parameter defaults that use them are
+    resolved now, and the start step stores the values. Raises ``FlowDefinitionError`` (a
+    ``FlowassetsError``) listing every problem in the flow.
     """
     flow_cls = flow_class_of(flow_cls)
     if not is_flow_class(flow_cls):
         raise FlowassetsError(f"{flow_cls!r} is not a FlowSpec subclass.")
     translator = translator or FlowTranslator()
-    graph = build_graph(flow_cls)
+    if configs is not None:
+        from dataclasses import replace
+
+        translator = copy.copy(translator)
+        translator.settings = replace(translator.settings, configs=dict(configs))
+    flow_cls, graph = build_flow(flow_cls, translator.settings.configs)
     ops = {name: build_step_op(translator, flow_cls, graph, graph[name]) for name in graph.order}
     deps: dict[dg.NodeInvocation, dict[str, Any]] = {}
     for node in graph:
@@ -71,7 +81,7 @@ def flow_to_job(flow_cls: type, translator: FlowTranslator | None = None,
     )
     return job_graph.to_job(
         resource_defs=_resources(resources), executor_def=translator.get_executor(graph),
-        tags=dict(translator.get_job_tags(graph)),
+        tags=dict(translator.get_job_tags(graph)), metadata=dict(translator.get_job_metadata(graph)),
     )
 
 
@@ -89,7 +99,7 @@ def build_definitions(flows: Iterable[type], translator: FlowTranslator | None =
     flow_jobs, schedules, sensors = [], [], []
     for flow in map(flow_class_of, flows):
         job = flow_to_job(flow, translator, resources)
-        graph = build_graph(flow)
+        graph = build_graph(flow, translator.settings.configs if translator else None)
         flow_jobs.append(job)
         schedules += [s for s in [schedule_for(graph, job)] if s is not None]
         sensors += [s for s in [sensor_for(graph, job)] if s is not None]

@@ -52,7 +52,11 @@ def build_step_op(translator: Any, flow_cls: type, graph: model.FlowGraph,
         runtime = context.resources.flowassets_runtime
         _record_location(context, store_resource.location())
         try:
-            params = _parameter_values(graph, context.op_config or {}) if step == "start" else {}
+            if step == "start":
+                check_run_configs(graph, context.run.tags)
+            params = (_parameter_values(graph, context.op_config or {}, flow_cls,
+                                        _store_kind(store_resource.location()))
+                      if step == "start" else {})
         except FlowassetsError as exc:  # e.g. an IncludeFile path that is not there
             raise dg.Failure(description=str(exc), allow_retries=False) from None
         ctx = RunContext(
@@ -172,12 +176,18 @@ def _record_location(context: Any, location: str) -> None:
     _TAGGED_RUNS.add(key)
 
 
-def _parameter_values(graph: model.FlowGraph, config: dict[str, Any]) -> dict[str, Any]:
+def _parameter_values(graph: model.FlowGraph, config: dict[str, Any],
+                      flow_cls: type | None = None, datastore: str = "local") -> dict[str, Any]:
+    """The start step's inputs, read once per run: Parameters (a callable default called here,
+    with a ParameterContext), IncludeFile contents, and the Configs the job was built with."""
     from ..authoring.parameters import Parameter, read_included_file
+    from ..runtime.dynamic_defaults import call_default
 
-    values = {}
+    values: dict[str, Any] = {c.attr_name: c.value for c in graph.configs}
     for spec in graph.parameters:
         raw = config.get(config_key(spec.name), spec.default)
+        if raw is None and spec.default_fn is not None:
+            raw = call_default(graph, spec, flow_cls, datastore)
         if spec.type_name == "file":
             # Read once, here in the start step: stored as its artifact, every task sees it.
             values[spec.attr_name] = None if raw is None else read_included_file(
@@ -186,6 +196,35 @@ def _parameter_values(graph: model.FlowGraph, config: dict[str, Any]) -> dict[st
         param = Parameter(spec.name, type=_TYPES[spec.type_name])
         values[spec.attr_name] = param.convert(raw, graph.flow_name) if raw is not None else None
     return values
+
+
+def check_run_configs(graph: model.FlowGraph, run_tags: Any) -> None:
+    """Refuse a run whose ``flowassets/configs`` tag was edited (e.g. in the launchpad): the
+    job was built with its configs (they shape decorators and pods), so a tag cannot change
+    them, and running with other values than it says would mislead."""
+    import json
+
+    from ..errors import ParameterError
+    from .translator import CONFIGS_TAG
+
+    tagged = run_tags.get(CONFIGS_TAG)
+    if tagged is None or not graph.configs:
+        return
+    try:
+        same = json.loads(tagged) == json.loads(json.dumps(graph.config_values(), default=repr))
+    except json.JSONDecodeError:
+        same = False
+    if not same:
+        raise ParameterError(
+            f"flow {graph.flow_name}: the run's {CONFIGS_TAG} tag differs from the Config values "
+            "this job was built with; configs shape the job, so they cannot be changed per run. "
+            "Build a job with other values (flow_to_job(cls, configs=...) or "
+            "FlowTranslatorSettings(configs=...)), or use flowassets run --config-value.")
+
+
+def _store_kind(location: str) -> str:
+    """Metaflow's ``ds_type`` for a store location (``kind:root``): local, s3, gs or azure."""
+    return location.partition(":")[0] or "local"
 
 
 def config_key(name: str) -> str:

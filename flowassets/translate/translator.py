@@ -24,6 +24,7 @@ from .ops import config_key
 
 FLOW_TAG = "flowassets/flow"
 STEP_TAG = "flowassets/step"
+CONFIGS_TAG = "flowassets/configs"
 IO_MANAGER_KEY = "flowassets_io_manager"
 _DAGSTER_TYPES = {"str": dg.String, "int": dg.Int, "float": dg.Float, "bool": dg.Bool, "JSON": dg.String,
                   "file": dg.String}
@@ -44,6 +45,10 @@ class FlowTranslatorSettings:
     #: Jobs, the rest as local processes), "k8s" (dagster-k8s's k8s_job_executor: every step a
     #: Job), "multiprocess", "in_process".
     executor: str | None = None
+    #: Config name -> value to build the job with (None, or a config left out: the flow's
+    #: default). Configs shape the job (decorator arguments), so they are fixed per job; the
+    #: values are what a step sees (a mapping, or anything for a plain config), not text.
+    configs: Mapping[str, Any] | None = None
 
 
 class FlowTranslator:
@@ -62,7 +67,23 @@ class FlowTranslator:
         return graph.doc
 
     def get_job_tags(self, graph: model.FlowGraph) -> Mapping[str, str]:
-        return {FLOW_TAG: graph.flow_name}
+        """Every run carries the Config values its job was built with (``flowassets resume``
+        rebuilds the job from them, as Metaflow's resume reuses the origin run's configs)."""
+        tags = {FLOW_TAG: graph.flow_name}
+        if graph.configs:
+            import json
+
+            tags[CONFIGS_TAG] = json.dumps(graph.config_values(), sort_keys=True, default=repr)
+        return tags
+
+    def get_job_metadata(self, graph: model.FlowGraph) -> Mapping[str, Any]:
+        """The Config values the job was built with, shown on the job's page in the UI (they
+        are not launchpad fields: they shape the job, so another value is another job)."""
+        if not graph.configs:
+            return {}
+        return {f"config {c.name}": dg.MetadataValue.json(c.value)
+                if isinstance(c.value, (dict, list)) else dg.MetadataValue.text(repr(c.value))
+                for c in graph.configs}
 
     def get_executor(self, graph: model.FlowGraph) -> dg.ExecutorDefinition:
         """Kubernetes steps reach the cluster by default wherever the instance has one."""
@@ -87,6 +108,9 @@ class FlowTranslator:
 
                 default = json.dumps(default)
             kwargs: dict[str, Any] = {"description": param.help or f"Parameter {param.name}"}
+            if param.default_fn is not None:
+                kwargs["description"] += (" (default: computed when the run starts by "
+                                          f"{getattr(param.default_fn, '__name__', 'a function')})")
             if param.type_name == "file":
                 kwargs["description"] += (" (IncludeFile: path of a file on the machine that runs "
                                           "the start step, read when the run starts)")

@@ -105,3 +105,20 @@ def test_dg_scaffolds_and_lists_the_components_jobs_in_the_example_project(tmp_p
     assert jobs["GreetingsFlow"]["source"] == "src/flow_project/defs/hello_flow/defs.yaml:1"
     assert jobs["NewFlow"]["source"] == "src/flow_project/defs/new_flow/defs.yaml:1"
 
+
+
+def test_component_builds_its_jobs_with_the_given_configs(isolated_store):
+    """``configs:`` in defs.yaml: the job is built with them (the pod's cpu comes from them)."""
+    import json as _json
+
+    from flowassets.compute.kubernetes import K8S_CONFIG_TAG
+
+    flow_file = ROOT / "tests" / "compute" / "flows_configs.py"
+    attributes = {"path": str(flow_file), "configs": {"cfg": {"cpu": 3, "memory": 500,
+                                                               "image": "python:3.12"}}}
+    with create_defs_folder_sandbox() as sandbox:
+        with _component_defs(sandbox, "configured", attributes) as (_, defs):
+            job = defs.get_job_def("ConfigPodFlow")
+            tags = job.graph.node_named("train").definition.tags
+    resources = _json.loads(tags[K8S_CONFIG_TAG])["container_config"]["resources"]
+    assert resources["requests"]["cpu"] == "3" and job.metadata["config cfg"].value["memory"] == 500

@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -36,7 +37,6 @@ NOT_PORTED = {
         "card_import", "card_multiple", "card_refresh_test", "card_resume", "card_simple",
         "card_timeout")},
     "basic_include": "IncludeFile is not supported",
-    "basic_config_parameters": "Config / config_expr are not supported",
     "basic_unbounded_foreach": "Metaflow-internal unbounded-foreach test decorator",
     "nested_unbounded_foreach": "Metaflow-internal unbounded-foreach test decorator",
     "resume_ubf_basic_foreach": "Metaflow-internal unbounded-foreach test decorator",
@@ -140,6 +140,8 @@ def run_pair(test: str, graph: str, formatter) -> Outcome:
         where = Path(tmp)
         (where / "test_flow.py").write_text(formatter.flow_code)
         (where / "check_flow.py").write_text(formatter.check_code)
+        for name in formatter.copy_files:  # the test's REQUIRED_FILES, as run_tests.py copies them
+            shutil.copy2(VENDOR / "tests" / name, where / name)
         env = _env(where)
         cli = [sys.executable, "-m", "flowassets.cli.main"]
         first = _call([*cli, "run", "test_flow.py", "--run-id-file", "run-id", "--quiet",

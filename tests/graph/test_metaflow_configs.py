@@ -43,3 +43,12 @@ def test_other_values_get_their_own_class_and_the_first_is_kept():
 def test_unknown_config_name_is_refused_naming_the_flow():
     with pytest.raises(ConfigValueError, match="flow MutFlow: no Config named"):
         prepare_metaflow_class(load_flow_class(FLOW), {"nope": {}})
+
+
+def test_the_graph_reads_the_mutators_decorator_and_only_given_arguments():
+    from flowassets.graph.build import build_graph
+
+    node = build_graph(load_flow_class(FLOW))["start"]
+    # Added by the StepMutator with deco_kwargs: read as given (Metaflow does not record them).
+    assert dict(node.decorator("environment").args) == {"vars": {"ADDED": "hello"}}
+    assert dict(node.decorator("resources").args) == {"cpu": 2}  # nothing filled in by init()

@@ -34,7 +34,7 @@ import flowassets
 sys.path.insert(0, ".")
 cls = getattr(importlib.import_module("flow"), sys.argv[1])
 assert type(cls).__module__ == "metaflow.flowspec", type(cls)
-job = flowassets.flow_to_job(cls)
+job = flowassets.flow_to_job(cls, configs=eval(sys.argv[3]) if len(sys.argv) > 3 else None)
 result = job.execute_in_process(run_config=eval(sys.argv[2]), instance=dg.DagsterInstance.get(),
                                 raise_on_error=False)
 print("job success:", result.success)
@@ -63,6 +63,10 @@ class Case:
     flow: str
     args: tuple[str, ...] = ()  # CLI arguments for both `run` commands
     job_config: str = "{}"  # run config for flow_to_job, matching args
+    #: --config / --config-value options: Metaflow's top-level options (before `run`),
+    #: options of `flowassets run`
+    config_args: tuple[str, ...] = ()
+    job_configs: str | None = None  # flow_to_job(configs=...) matching config_args
 
 
 def _run_and_read(cmd: list[str], cwd: Path, env: dict[str, str], reader: str,
@@ -84,15 +88,16 @@ def run_three_ways(cases: list[Case], tmp_path: Path, parallel: int = 6) -> dict
             where.mkdir(parents=True)
             shutil.copy(FLOWS / case.file, where / "flow.py")  # unchanged
             if system == "metaflow":
-                cmd = [sys.executable, "flow.py", "--no-pylint", "run", "--max-workers", "4",
-                       *case.args]
+                cmd = [sys.executable, "flow.py", "--no-pylint", *case.config_args, "run",
+                       "--max-workers", "4", *case.args]
                 env, reader = _metaflow_env(where), _METAFLOW_READER
             elif system == "cli":
                 cmd = [sys.executable, "-m", "flowassets.cli.main", "run", "flow.py", "--quiet",
-                       "--max-workers", "4", *case.args]
+                       "--max-workers", "4", *case.config_args, *case.args]
                 env, reader = _flowassets_env(where), _FLOWASSETS_READER
             else:
-                cmd = [sys.executable, "-c", _JOB_RUNNER, case.flow, case.job_config]
+                cmd = [sys.executable, "-c", _JOB_RUNNER, case.flow, case.job_config,
+                       *([case.job_configs] if case.job_configs else [])]
                 env, reader = _flowassets_env(where), _FLOWASSETS_READER
             jobs[(case.flow, system)] = (cmd, where, env, reader, case.flow, system)
     with ThreadPoolExecutor(parallel) as pool:

@@ -25,6 +25,9 @@ CASES = [
     Case("merge_flow.py", "MergeFlow"),
     Case("include_file.py", "IncludeFlow", ("--table", TABLE, "--raw", TABLE),
          f"{{'ops': {{'start': {{'config': {{'table': {TABLE!r}, 'raw': {TABLE!r}}}}}}}}}"),
+    Case("config_flow.py", "ConfigFlow",
+         config_args=("--config-value", "model", '{"cpu": 3, "name": "big", "layers": [4, 5]}'),
+         job_configs="{'model': {'cpu': 3, 'name': 'big', 'layers': [4, 5]}}"),
 ]
 
 
@@ -54,6 +57,13 @@ def test_values_are_the_expected_ones(runs):
     included = runs["IncludeFlow"].cli.artifacts("join")[0]
     assert included["names"] == ["alpha", "beta", "gamma"] and included["size"] == 23
     assert included["raw"] == Path(TABLE).read_bytes()
+    for way in ("metaflow", "cli", "job"):  # the given config, its parser, config_expr, defaults
+        end = getattr(runs["ConfigFlow"], way).artifacts("end")[0]
+        assert end["model"] == {"cpu": 3, "name": "big", "layers": [4, 5]}, way
+        assert end["owners"] == {"team": "ml", "owner": "ana"}, way
+        assert end["summary"] == "big:ml:43", way  # budget 3 * 10 + len("budget"), + 3 + 4
+        start = getattr(runs["ConfigFlow"], way).artifacts("start")[0]
+        assert (start["env_name"], start["owner"], start["immutable"]) == ("big", "ana", True), way
 
 
 def test_flowassets_api_does_not_need_metaflow(tmp_path):
