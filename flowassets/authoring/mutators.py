@@ -247,6 +247,24 @@ class MutableFlow:
         setattr(self._cls, FLOW_DECORATORS_ATTR, kept)
         return len(kept) != len(specs)
 
+    @property
+    def configs(self) -> Iterator[tuple[str, Any]]:
+        self._no_configs("configs")
+        yield from ()
+
+    def __getattr__(self, name: str) -> Any:
+        if not name.startswith("_") and type(getattr(self._cls, name, None)).__name__ == "Config":
+            self._no_configs(name)
+        raise AttributeError(f"MutableFlow has no attribute {name!r}")
+
+    def _no_configs(self, name: str) -> None:
+        raise FlowassetsError(
+            f"flow {self._cls.__name__}: flowassets' own mutators cannot read Config values "
+            f"(MutableFlow.{name}): the class is mutated once, and one class is built with "
+            "several config values. Pass config_expr(...) in the arguments of the decorators "
+            "the mutator adds (resolved per build), or write the flow with Metaflow's "
+            "Config/FlowMutator (from metaflow import ...), which flowassets runs unchanged.")
+
     def add_parameter(self, name: str, value: Any, overwrite: bool = False) -> None:
         """Add a Parameter (pre_mutate only, as in Metaflow)."""
         self._parameters_phase("add_parameter")

@@ -2,8 +2,8 @@
 test_custom_decorators.py)."""
 
 from flowassets import (
-    FlowMutator, FlowSpec, MutableStep, Parameter, StepMutator, UserStepDecorator, catch,
-    environment, retry, schedule, step, user_step_decorator,
+    Config, FlowMutator, FlowSpec, MutableStep, Parameter, StepMutator, UserStepDecorator, catch,
+    config_expr, environment, resources, retry, schedule, step, user_step_decorator,
 )
 
 
@@ -205,3 +205,32 @@ class SkipWithArgumentsFlow(FlowSpec):
     @step
     def end(self):
         pass
+
+
+class ReadsConfig(FlowMutator):
+    def mutate(self, mutable_flow):
+        for name, mutable_step in mutable_flow.steps:
+            mutable_step.add_decorator(resources, deco_kwargs={"cpu": mutable_flow.cfg.cpu})
+
+
+@ReadsConfig
+class MutatorReadsConfigFlow(Base):
+    cfg = Config("cfg", default_value={"cpu": 2})
+
+    @step
+    def start(self):
+        self.next(self.end)
+
+
+class ConfigInArguments(StepMutator):
+    def mutate(self, mutable_step):
+        mutable_step.add_decorator(resources, deco_kwargs={"cpu": config_expr("cfg.cpu")})
+
+
+class ConfigExprFromMutatorFlow(Base):
+    cfg = Config("cfg", default_value={"cpu": 3})
+
+    @ConfigInArguments
+    @step
+    def start(self):
+        self.next(self.end)

@@ -165,3 +165,13 @@ def test_a_flowassets_mutator_on_a_metaflow_flow_is_refused(tmp_path):
         build_graph(load_flow(flow))
     assert err.value.codes == ("custom-decorator-mixed",)
     assert "flow MixedFlow" in str(err.value) and "from metaflow" in str(err.value)
+
+
+def test_an_own_mutator_reading_a_config_is_refused_and_config_expr_arguments_resolve():
+    text = str(_refusal("MutatorReadsConfigFlow"))
+    assert "flow MutatorReadsConfigFlow" in text and "cannot read Config values" in text
+    assert "config_expr" in text
+    node = _graph("ConfigExprFromMutatorFlow")["start"]
+    assert node.decorator("resources").args["cpu"] == 3
+    cls = load_flow(FLOWS, "ConfigExprFromMutatorFlow")
+    assert build_graph(cls, {"cfg": {"cpu": 5}})["start"].decorator("resources").args["cpu"] == 5
