@@ -74,8 +74,9 @@ def test_what_mutators_add_reaches_the_steps(runs):
     run = runs["MutatorFlow"].cli
     end = run.artifacts("end")[0]
     # @environment removed by the FlowMutator; @retry (2 times) let the step succeed on its
-    # second attempt; @environment and the custom decorator's attributes came from Flaky(times=2).
-    assert end["result"] == [None, 1, "Flaky", 20]
+    # second attempt; @environment and the custom decorator's attributes came from
+    # Flaky(times=cfg.times), and the label from @labelled(label=cfg.label): Config values.
+    assert end["result"] == [None, 1, "Flaky", 20, "from-config@end"]
     assert end["visits"] == ["start", "work", "end"]  # the base class's bare FlowMutator
 
 

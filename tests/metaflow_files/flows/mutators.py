@@ -3,12 +3,13 @@
 a base class adds a custom decorator to every step, a FlowMutator with arguments removes a
 hand-written @environment, and a StepMutator adds @retry, @environment, @resources and a
 custom decorator with attributes to the step it decorates, which fails once and succeeds on
-its retry."""
+its retry; a Config gives the StepMutator's and a custom decorator's arguments (as in
+hellodecos.py)."""
 
 import os
 
 from metaflow import (
-    FlowMutator, FlowSpec, StepMutator, current, environment, resources, retry, step,
+    Config, FlowMutator, FlowSpec, StepMutator, current, environment, resources, retry, step,
     user_step_decorator,
 )
 
@@ -22,6 +23,12 @@ def visited(step_name, flow, inputs):
 @user_step_decorator
 def weighted(step_name, flow, inputs, attributes):
     flow.weight = attributes["weight"] * 10
+    yield
+
+
+@user_step_decorator
+def labelled(step_name, flow, inputs, attributes):
+    flow.label = "%s@%s" % (attributes["label"], step_name)
     yield
 
 
@@ -60,13 +67,15 @@ class Flaky(StepMutator):
 
 @DropEnvironment("start")
 class MutatorFlow(MutatedBase):
+    cfg = Config("cfg", default_value={"times": 2, "label": "from-config"})
+
     @environment(vars={"SHOULD_NOT_EXIST": "1"})
     @step
     def start(self):
         self.leaked = os.environ.get("SHOULD_NOT_EXIST")
         self.next(self.work)
 
-    @Flaky(times=2)
+    @Flaky(times=cfg.times)
     @step
     def work(self):
         if current.retry_count == 0:
@@ -75,9 +84,10 @@ class MutatorFlow(MutatedBase):
         self.added_by = os.environ.get("ADDED_BY")
         self.next(self.end)
 
+    @labelled(label=cfg.label)
     @step
     def end(self):
-        self.result = [self.leaked, self.attempt, self.added_by, self.weight]
+        self.result = [self.leaked, self.attempt, self.added_by, self.weight, self.label]
 
 
 if __name__ == "__main__":
