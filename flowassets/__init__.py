@@ -4,10 +4,11 @@
 """
 
 from .authoring import (
-    Config, ConfigValue, ParameterContext, config_expr,
-    FlowSpec, IncludeFile, Inputs, JSONType, Parameter, batch, card, catch, conda, current, environment,
+    USER_SKIP_STEP, Config, ConfigValue, FlowMutator, FlowSpec, IncludeFile, Inputs, JSONType,
+    MutableFlow, MutableStep, Parameter, ParameterContext, StepMutator, UserStepDecorator, batch,
+    card, catch, conda, config_expr, current, environment,
     kubernetes, parallel, parallel_map, project, pypi, resources, retry, schedule, secrets, step,
-    timeout, trigger_on_finish,
+    timeout, trigger_on_finish, user_step_decorator,
 )
 from .errors import FlowassetsError
 
@@ -17,7 +18,8 @@ __all__ = [
     "environment", "kubernetes", "parallel", "project", "pypi", "resources", "retry", "schedule",
     "secrets", "step", "timeout", "trigger_on_finish", "FlowassetsError", "flow_to_job",
     "build_definitions", "FlowTranslator", "FlowTranslatorSettings", "parallel_map",
-    "flow_to_assets", "FlowComponent", "dead_driver_sensor",
+    "flow_to_assets", "FlowComponent", "dead_driver_sensor", "user_step_decorator",
+    "UserStepDecorator", "USER_SKIP_STEP", "StepMutator", "FlowMutator", "MutableStep", "MutableFlow",
 ]
 
 _LAZY = {

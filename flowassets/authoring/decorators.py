@@ -85,6 +85,7 @@ class DecoratorSpec:
     name: str
     args: Mapping[str, Any] = field(default_factory=dict)
     line: int | None = None
+    inserted_by: str | None = None  # the mutator that added it (not written by hand)
 
     def resolved(self) -> dict[str, Any]:
         """Defaults overlaid with what the user set (unknown arguments kept, for linting)."""
@@ -128,6 +129,7 @@ def _make_decorator(name: str, attr: str) -> Callable[..., Any]:
 
     decorator.__name__ = name
     decorator.__qualname__ = name
+    decorator._flowassets_decorator_name = name  # type: ignore[attr-defined]  # for add_decorator
     defaults = STEP_DEFAULTS.get(name) or FLOW_DEFAULTS.get(name) or {}
     decorator.__doc__ = (
         f"Metaflow's @{name}. Arguments and defaults: "
@@ -180,4 +182,6 @@ def _from_metaflow(deco: Any) -> DecoratorSpec:
     attributes = getattr(deco, "attributes", {}) or {}
     user_set = getattr(deco, "_user_defined_attributes", None)
     names = attributes if user_set is None else user_set
-    return DecoratorSpec(deco.name, {k: attributes[k] for k in names if k in attributes})
+    inserted_by = getattr(deco, "inserted_by", None)  # Metaflow: the mutators that added it
+    return DecoratorSpec(deco.name, {k: attributes[k] for k in names if k in attributes},
+                         inserted_by=" <- ".join(map(str, inserted_by)) if inserted_by else None)

@@ -38,12 +38,11 @@ def import_file(path: str) -> ModuleType:
 
 
 def flow_classes(module: ModuleType) -> list[type]:
-    from ..graph.build import is_flow_class
+    from ..graph.build import flow_class_of, is_flow_class
 
-    return [
-        obj for obj in vars(module).values()
-        if is_flow_class(obj) and obj.__module__ == module.__name__
-    ]
+    found = (flow_class_of(obj) for obj in vars(module).values())
+    return list(dict.fromkeys(
+        obj for obj in found if is_flow_class(obj) and obj.__module__ == module.__name__))
 
 
 def load_flow_class(path: str, name: str | None = None) -> type:
@@ -57,9 +56,12 @@ def load_flow_class(path: str, name: str | None = None) -> type:
                               f"{[c.__name__ for c in classes]}.")
     if not classes:
         raise FlowassetsError(f"{path} defines no FlowSpec subclass.")
+    # A base class the file's flow extends (a shared FlowMutator, common steps) is not a
+    # candidate: Metaflow runs the class instantiated under __main__, which is the subclass.
+    leaves = [c for c in classes if not any(o is not c and issubclass(o, c) for o in classes)]
+    if len(leaves) == 1:
+        return leaves[0]
     if len(classes) > 1:
-        # Metaflow runs the class instantiated under __main__; without that, take the last one
-        # defined and say so only if it is ambiguous.
         raise FlowassetsError(f"{path} defines several flows {[c.__name__ for c in classes]}; "
                               "pick one with --flow NAME.")
     return classes[0]

@@ -97,8 +97,15 @@ def check_step_decorators(flow: str, step: str, specs: Iterable[DecoratorSpec], 
                                     step, file, spec.line, "keep one."))
         seen.add(spec.name)
         if spec.name in UNSUPPORTED:
-            problems.append(Problem("decorator-unsupported", flow, UNSUPPORTED[spec.name], step, file,
-                                    spec.line))
+            problems.append(Problem("decorator-unsupported", flow,
+                                    UNSUPPORTED[spec.name] + _added_by(spec), step, file, spec.line))
+            continue
+        if spec.name not in STEP_DEFAULTS:
+            problems.append(Problem(
+                "decorator-unknown", flow, f"flowassets does not know the step decorator "
+                f"@{spec.name}{_added_by(spec)}.", step, file, spec.line,
+                f"use one of {', '.join('@' + n for n in STEP_DEFAULTS if n not in UNSUPPORTED)}, "
+                "or a custom step decorator (user_step_decorator) for code around the step."))
             continue
         problems.extend(check_decorator_args(flow, step, spec, file))
     if node is not None and node.kind == "foreach" and "catch" in seen:
@@ -107,6 +114,10 @@ def check_step_decorators(flow: str, step: str, specs: Iterable[DecoratorSpec], 
                                 "@catch is not supported on a foreach split step (as in Metaflow).",
                                 step, file, spec.line, "move the risky work to a step inside the foreach."))
     return problems
+
+
+def _added_by(spec: DecoratorSpec) -> str:
+    return f" (added by the mutator {spec.inserted_by})" if spec.inserted_by else ""
 
 
 def check_decorator_args(flow: str, step: str, spec: DecoratorSpec, file: str | None,
@@ -158,6 +169,11 @@ def timeout_seconds(specs: Iterable[DecoratorSpec]) -> int | None:
 def check_flow_decorators(flow: str, specs: Iterable[DecoratorSpec], file: str | None) -> list[Problem]:
     problems: list[Problem] = []
     for spec in specs:
+        if spec.name not in FLOW_DEFAULTS:
+            problems.append(Problem("decorator-unknown", flow, "flowassets does not know the flow "
+                                    f"decorator @{spec.name}{_added_by(spec)}.", None, file,
+                                    spec.line, f"use {', '.join('@' + n for n in FLOW_DEFAULTS)}."))
+            continue
         allowed = FLOW_DEFAULTS.get(spec.name, {})
         for arg in spec.args:
             if arg not in allowed:

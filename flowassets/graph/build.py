@@ -361,6 +361,13 @@ def problems_of(cls: type) -> tuple[Problem, ...]:
     return ()
 
 
+def flow_class_of(obj: Any) -> Any:
+    """The flow class under a Metaflow FlowMutator applied bare (``@MyMutator class F``), which
+    leaves the mutator object in the module under the class's name; anything else unchanged."""
+    inner = getattr(obj, "_flow_cls", None) if not isinstance(obj, type) else None
+    return inner if isinstance(inner, type) else obj
+
+
 def is_flow_class(obj: Any) -> bool:
     from ..authoring.flowspec import FlowSpec
 

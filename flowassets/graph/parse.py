@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..authoring.decorators import step_decorators
+from ..authoring.mutators import apply_mutators
+from ..authoring.user_decorators import step_function_of
 from ..errors import Problem
 from . import model
 
@@ -52,6 +54,7 @@ def step_functions(cls: type) -> dict[str, Any]:
     steps: dict[str, Any] = {}
     for klass in reversed(cls.__mro__):
         for name, value in vars(klass).items():
+            value = step_function_of(value)
             if callable(value) and getattr(value, "is_step", False):
                 steps[name] = value
             elif name in steps and not getattr(value, "is_step", False):
@@ -60,6 +63,7 @@ def step_functions(cls: type) -> dict[str, Any]:
 
 
 def parse_flow(cls: type) -> ParsedFlow:
+    apply_mutators(cls)  # flowassets' own mutators: the steps are read as they leave them
     flow = cls.__name__
     funcs = step_functions(cls)
     problems: list[Problem] = []
@@ -94,7 +98,7 @@ def parse_flow(cls: type) -> ParsedFlow:
                     dynamic = True
         for item in getattr(class_def, "body", []):
             if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name in funcs \
-                    and item.name not in trees and vars(klass).get(item.name) is funcs[item.name]:
+                    and item.name not in trees and step_function_of(vars(klass).get(item.name)) is funcs[item.name]:
                 trees[item.name] = (item, file, start - 1)
     steps = {}
     for name, func in funcs.items():

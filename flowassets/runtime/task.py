@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 from ..authoring.current import ParallelInfo, current
 from ..authoring.flowspec import Inputs
+from ..authoring.user_decorators import step_wrappers
 from ..compute.kubernetes import (
     MAIN_IP_ENV, NODE_IP_ENV, NODE_NAME_ENV, POD_IP_ENV, POD_NAME_ENV, POD_NAMESPACE_ENV,
 )
@@ -24,6 +25,7 @@ from ..graph import model
 from ..storage.artifacts import ArtifactStore
 from ..storage.manifest import ArtifactRef, ForeachFrame, TaskRecord
 from . import metaflow_adapter, secrets
+from .step_wrappers import StepCall, run_wrapped, wrappers_for_task
 from .state import TaskState, foreach_item
 
 
@@ -123,12 +125,7 @@ def _run_body(spec: TaskSpec, ctx: RunContext, node: model.StepNode, flow: Any,
     limit = timeout_seconds(node.decorators)
     try:
         with _alarm(limit, flow_name, spec.step):
-            body = getattr(flow, spec.step)
-            if node.is_join:
-                flows = [_input_flow(ctx, rec, param_names) for rec in spec.inputs]
-                body(metaflow_adapter.make_inputs(flows) if is_metaflow else Inputs(flows))
-            else:
-                body()
+            _call_step(spec, ctx, node, flow, state, param_names)
     except BaseException as exc:  # noqa: BLE001 - user code may raise anything
         if isinstance(exc, (KeyboardInterrupt, SystemExit)) and not isinstance(exc, TaskTimeout):
             raise
@@ -156,6 +153,35 @@ def _run_body(spec: TaskSpec, ctx: RunContext, node: model.StepNode, flow: Any,
         started_at=started, finished_at=time.time(),
         caught_exception=str(caught) if caught else None, pod=pod_placement(),
     )
+
+
+def _call_step(spec: TaskSpec, ctx: RunContext, node: model.StepNode, flow: Any,
+               state: TaskState, param_names: frozenset[str]) -> None:
+    """Call the step body, inside the step's custom decorators when it has any."""
+    is_metaflow = metaflow_adapter.is_metaflow_class(ctx.flow_cls)
+    body = getattr(flow, spec.step)
+    inputs = None
+    if node.is_join:
+        flows = [_input_flow(ctx, rec, param_names) for rec in spec.inputs]
+        inputs = metaflow_adapter.make_inputs(flows) if is_metaflow else Inputs(flows)
+
+    def call_body() -> None:
+        if inputs is None:
+            body()
+        else:
+            body(inputs)
+
+    def clear_transition() -> None:
+        if is_metaflow:
+            flow._transition = None
+        state.transition = None
+
+    wrappers = step_wrappers(getattr(body, "__func__", body))
+    if not wrappers:
+        call_body()
+        return
+    call = StepCall(spec.step, flow, call_body, inputs, clear_transition)
+    run_wrapped(call, node, wrappers_for_task(wrappers))
 
 
 def pod_placement() -> dict[str, str] | None:

@@ -10,7 +10,7 @@ import dagster as dg
 
 from ..errors import FlowassetsError
 from ..graph import model
-from ..graph.build import build_flow, build_graph, is_flow_class
+from ..graph.build import build_flow, build_graph, flow_class_of, is_flow_class
 from ..runtime.resource import FlowRuntimeResource
 from ..storage.io_manager import ArtifactStoreResource, FlowManifestIOManager
 from .ops import UPSTREAM_INPUT, build_step_op
@@ -53,6 +53,7 @@ def flow_to_job(flow_cls: type, translator: FlowTranslator | None = None,
     resolved now, and the start step stores the values. Raises ``FlowDefinitionError`` (a
     ``FlowassetsError``) listing every problem in the flow.
     """
+    flow_cls = flow_class_of(flow_cls)
     if not is_flow_class(flow_cls):
         raise FlowassetsError(f"{flow_cls!r} is not a FlowSpec subclass.")
     translator = translator or FlowTranslator()
@@ -96,7 +97,7 @@ def build_definitions(flows: Iterable[type], translator: FlowTranslator | None =
     from .triggers import schedule_for, sensor_for
 
     flow_jobs, schedules, sensors = [], [], []
-    for flow in flows:
+    for flow in map(flow_class_of, flows):
         job = flow_to_job(flow, translator, resources)
         graph = build_graph(flow, translator.settings.configs if translator else None)
         flow_jobs.append(job)
