@@ -25,6 +25,7 @@ from ..storage.artifacts import ArtifactStore
 from ..storage.manifest import ArtifactRef, ForeachFrame, TaskRecord
 from . import metaflow_adapter, secrets
 from .state import TaskState, foreach_item
+from .task_ids import control_task_id
 
 
 @dataclass(frozen=True)
@@ -169,7 +170,7 @@ def _parallel_info(graph: model.FlowGraph, node: model.StepNode, spec: TaskSpec)
     if not spec.foreach_stack or not any(graph[p].kind == model.PARALLEL_SPLIT for p in node.in_steps):
         return None
     frame = spec.foreach_stack[-1]
-    control = "_".join(str(f.index) for f in spec.foreach_stack[:-1]) + ("_" if len(spec.foreach_stack) > 1 else "") + "0"
+    control = control_task_id(graph, spec.step, spec.foreach_stack)
     # On Kubernetes node 0 listens on its own pod IP and the other nodes' pods are told it
     # (runtime/pod_tasks.py); locally every node is on 127.0.0.1.
     main_ip = os.environ.get(MAIN_IP_ENV) or (os.environ.get(POD_IP_ENV) if frame.index == 0 else None)

@@ -69,7 +69,7 @@ def test_killed_driver_pods_are_deleted_or_reused_by_the_resume(cluster, kill): 
 
     first_pods = emulator.pods(namespace=ns, label_selector=of_first)
     finished = {p["labels"]["flowassets.io/task"] for p in first_pods if p["phase"] == "Succeeded"}
-    assert finished == {"0", "1"}
+    assert finished == {"2-0", "2-1"}  # work is step 2
     # Every pod still running when the driver died was deleted, none is left running.
     assert not [p["name"] for p in first_pods if p["deletedAt"] is None and p["phase"] == "Running"]
     assert all(p["deletedAt"] is not None or p["phase"] == "Succeeded"
