@@ -6,10 +6,19 @@
 
 Runs and their status come from Dagster; task manifests and artifact values from the store
 recorded on each run. A step that a re-execution did not re-run is read from the parent run.
+
+Every object can also be opened from its pathspec alone (``open_pathspec``), looking nothing up
+until it is used: that is what ``current.run`` / ``current.task`` return in a running task (whose
+step has not finished: its tasks are the ones finished so far), and what a pickled client object
+becomes when loaded again. An object pickles as its pathspec, never as Dagster records, so it
+can be stored as an artifact and read in another process, which reopens the run from the Dagster
+instance at DAGSTER_HOME (``client.instance``), as Metaflow's client objects reopen theirs from
+the metadata service.
 """
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from typing import Any, Iterator
 
@@ -17,13 +26,54 @@ from ..errors import ArtifactNotFound, ClientError
 from ..storage import select
 from ..storage.artifacts import ArtifactStore
 from ..storage.manifest import StepResult, TaskRecord
+from .data import DataArtifact, DataView
 
 FLOW_TAG = "flowassets/flow"
 DATASTORE_TAG = "flowassets/datastore"
 PARENT_TAG = "dagster/parent_run_id"
 
 
-class Flow:
+def open_pathspec(pathspec: str, store: ArtifactStore | None = None) -> "Flow | Run | Step | Task":
+    """The client object of FLOW[/RUN[/STEP[/TASK]]], looked up only when used (see the module
+    doc). ``store``: the run's artifact store when the caller knows it (a running task does), so
+    reading needs no Dagster run record; else it comes from the run's tags."""
+    parts = pathspec.split("/")
+    if not 1 <= len(parts) <= 4 or not all(parts):
+        raise ClientError(f"{pathspec!r} is not a pathspec FLOW[/RUN_ID[/STEP[/TASK_ID]]]")
+    found: Any = Flow._unchecked(parts[0])
+    if len(parts) > 1:
+        found = Run._unchecked(found, parts[1], store)
+    if len(parts) > 2:
+        found = Step._unchecked(found, parts[2])
+    if len(parts) > 3:
+        found = Task._unchecked(found, parts[3])
+    return found
+
+
+_instances: dict[int, Any] = {}
+
+
+def _reading_instance() -> Any:
+    """The Dagster instance that objects opened from a pathspec read: one per process (a
+    forked task opens its own), without marking dead runs failed (reading changes nothing)."""
+    if os.getpid() not in _instances:
+        from .instance import get_instance
+
+        _instances.clear()
+        _instances[os.getpid()] = get_instance(recover=False)
+    return _instances[os.getpid()]
+
+
+class _PicklesAsPathspec:
+    """Pickled as the pathspec, reopened by ``open_pathspec`` when loaded (see the module doc)."""
+
+    pathspec: str
+
+    def __reduce__(self) -> tuple:
+        return open_pathspec, (self.pathspec,)
+
+
+class Flow(_PicklesAsPathspec):
     def __init__(self, name: str, instance: Any = None):
         from .instance import get_instance
 
@@ -32,6 +82,22 @@ class Flow:
         if not self._records(limit=1):
             raise ClientError(f"flow {name!r} has no runs in the Dagster instance "
                               f"({self._instance.root_directory}).")
+
+    @classmethod
+    def _unchecked(cls, name: str) -> "Flow":
+        flow = cls.__new__(cls)
+        flow.name = name
+        return flow
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "_instance":  # an unchecked flow opens the instance when first used
+            self._instance = _reading_instance()
+            return self._instance
+        raise AttributeError(name)
+
+    @property
+    def pathspec(self) -> str:
+        return self.name
 
     def _records(self, limit: int | None = None, **filters: Any) -> list[Any]:
         from dagster import RunsFilter
@@ -69,11 +135,34 @@ class Flow:
         return f"Flow('{self.name}')"
 
 
-class Run:
+class Run(_PicklesAsPathspec):
     def __init__(self, flow: Flow, dagster_run: Any):
         self.flow = flow
         self._run = dagster_run
         self.id = dagster_run.run_id
+
+    @classmethod
+    def _unchecked(cls, flow: Flow, run_id: str, store: ArtifactStore | None = None) -> "Run":
+        run = cls.__new__(cls)
+        run.flow, run.id = flow, run_id
+        if store is not None:
+            run.store = store
+        return run
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "_run":  # an unchecked run looks its Dagster record up when first used
+            found = self.flow._instance.get_run_by_id(self.id)
+            if found is None or found.tags.get(FLOW_TAG) != self.flow.name:
+                raise ClientError(f"run {self.pathspec} is not in the Dagster instance "
+                                  f"({self.flow._instance.root_directory}); set DAGSTER_HOME to "
+                                  "the instance that ran it.")
+            self._run = found
+            return found
+        raise AttributeError(name)
+
+    @property
+    def parent(self) -> Flow:
+        return self.flow
 
     @property
     def pathspec(self) -> str:
@@ -106,6 +195,11 @@ class Run:
 
     def _lineage(self) -> list[str]:
         """This run, then the runs it re-executed (a step not re-run lives there)."""
+        if "store" in self.__dict__ and "_run" not in self.__dict__:
+            try:  # a running task's run: its own store is known, its Dagster record may not be
+                self._run
+            except ClientError:
+                return [self.id]
         chain, current = [], self._run
         while current is not None and len(chain) < 50:
             chain.append(current.run_id)
@@ -134,12 +228,23 @@ class Run:
 
     def __getitem__(self, step: str) -> "Step":
         result = self._step_result(step)
-        if result is None:
-            raise KeyError(f"run {self.pathspec} has no step {step!r} (not run, or not finished)")
-        return Step(self, result)
+        if result is not None:
+            return Step(self, result)
+        if self._is_running_step(step):
+            return Step._unchecked(self, step)
+        raise KeyError(f"run {self.pathspec} has no step {step!r} (not run yet)")
+
+    def _is_running_step(self, step: str) -> bool:
+        """The step has not finished but has begun: some of its tasks finished, or this very
+        process runs one of them (``current``)."""
+        from ..authoring.current import current
+
+        here = (current.is_running_flow and current.flow_name == self.flow.name
+                and current.run_id == self.id and current.step_name == step)
+        return here or bool(self.store.finished_tasks(self.id, step))
 
     def __contains__(self, step: str) -> bool:
-        return self._step_result(step) is not None
+        return self._step_result(step) is not None or self._is_running_step(step)
 
     @property
     def end_task(self) -> "Task | None":
@@ -154,11 +259,37 @@ class Run:
         return f"Run('{self.pathspec}')"
 
 
-class Step:
+class Step(_PicklesAsPathspec):
     def __init__(self, run: Run, result: StepResult):
         self.run = run
         self._result = result
         self.id = result.step
+
+    @classmethod
+    def _unchecked(cls, run: Run, name: str) -> "Step":
+        step = cls.__new__(cls)
+        step.run, step.id = run, name
+        return step
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "_result":
+            return self._finished_or_so_far()
+        raise AttributeError(name)
+
+    def _finished_or_so_far(self) -> StepResult:
+        """The step's manifest once it finished (kept); before that, the tasks finished so far
+        (read again each time, as more finish)."""
+        found = self.run._step_result(self.id)
+        if found is not None:
+            self._result = found
+            return found
+        so_far = self.run.store.finished_tasks(self.run.id, self.id).values()
+        ordered = sorted(so_far, key=lambda t: t.indices)
+        return StepResult(self.run.flow.name, self.run.id, self.id, tuple(ordered))
+
+    @property
+    def parent(self) -> Run:
+        return self.run
 
     @property
     def pathspec(self) -> str:
@@ -185,11 +316,31 @@ class Step:
         return f"Step('{self.pathspec}')"
 
 
-class Task:
+class Task(_PicklesAsPathspec):
     def __init__(self, step: Step, record: TaskRecord):
         self.step = step
         self.record = record
         self.id = record.task_id
+
+    @classmethod
+    def _unchecked(cls, step: Step, task_id: str) -> "Task":
+        task = cls.__new__(cls)
+        task.step, task.id = step, task_id
+        return task
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "record":  # an unchecked task reads its record when it has finished
+            for record in self.step._result.tasks:
+                if record.task_id == self.id:
+                    self.record = record
+                    return record
+            raise ClientError(f"task {self.pathspec} has not finished (or does not exist): a "
+                              "task's artifacts are readable once it finishes.")
+        raise AttributeError(name)
+
+    @property
+    def parent(self) -> Step:
+        return self.step
 
     @property
     def pathspec(self) -> str:
@@ -253,47 +404,3 @@ class Task:
 
     def __repr__(self) -> str:
         return f"Task('{self.pathspec}')"
-
-
-class DataArtifact:
-    def __init__(self, task: Task, name: str):
-        self.task = task
-        self.id = name
-        self.ref = task.record.artifacts[name]
-
-    @property
-    def data(self) -> Any:
-        return self.task.step.run.store.load(self.ref, self.id)
-
-    @property
-    def sha(self) -> str:
-        return self.ref.sha
-
-    @property
-    def size(self) -> int:
-        return self.ref.size
-
-    def __repr__(self) -> str:
-        return f"DataArtifact('{self.task.pathspec}/{self.id}')"
-
-
-class DataView:
-    """``task.data.name`` reads one artifact; ``dir()`` lists them."""
-
-    def __init__(self, task: Task):
-        self.__dict__["_task"] = task
-
-    def __getattr__(self, name: str) -> Any:
-        task = self.__dict__["_task"]
-        if name not in task.record.artifacts:
-            raise AttributeError(f"task {task.pathspec} has no artifact {name!r}")
-        return task[name].data
-
-    def __contains__(self, name: str) -> bool:
-        return name in self.__dict__["_task"].record.artifacts
-
-    def __dir__(self) -> list[str]:
-        return self.__dict__["_task"].artifacts
-
-    def __repr__(self) -> str:
-        return f"<data of {self.__dict__['_task'].pathspec}: {', '.join(self.__dir__())}>"

@@ -74,6 +74,9 @@ def run_task(spec: TaskSpec, ctx: RunContext) -> TaskRecord:
                       upstream=base if not node.is_join else base, foreach_stack=spec.foreach_stack,
                       parameter_names=param_names, is_join=node.is_join)
     parallel = _parallel_info(ctx.graph, node, spec)
+    current._bind(flow_name=flow_name, run_id=ctx.run_id, step_name=spec.step,
+                  task_id=spec.task_id, retry_count=spec.attempt, origin_run_id=ctx.origin_run_id,
+                  parallel=parallel, pod=pod_placement(), _store=ctx.store)
     if metaflow_adapter.is_metaflow_class(ctx.flow_cls):
         flow = metaflow_adapter.new_flow(ctx.flow_cls, state, param_names)
         metaflow_adapter.bind_current(flow, ctx.run_id, spec.step, spec.task_id, spec.attempt,
@@ -81,9 +84,6 @@ def run_task(spec: TaskSpec, ctx: RunContext) -> TaskRecord:
     else:
         flow = object.__new__(ctx.flow_cls)
         flow.__dict__["_flowassets_state"] = state
-    current._bind(flow_name=flow_name, run_id=ctx.run_id, step_name=spec.step,
-                  task_id=spec.task_id, retry_count=spec.attempt, origin_run_id=ctx.origin_run_id,
-                  parallel=parallel, pod=pod_placement())
     env = node.decorator("environment")
     if env is not None:
         os.environ.update({k: str(v) for k, v in env.resolved()["vars"].items()})
