@@ -56,7 +56,7 @@ class Current:
         finished are readable; it pickles as its pathspec, so it can be kept as an artifact."""
         if not self.is_running_flow:
             return None
-        from ..client.core import open_pathspec
+        from ..client.reopen import open_pathspec
 
         return open_pathspec(f"{self.flow_name}/{self.run_id}", self._store)
 
@@ -66,7 +66,7 @@ class Current:
         parents now, its artifacts once it has finished."""
         if not self.is_running_flow:
             return None
-        from ..client.core import open_pathspec
+        from ..client.reopen import open_pathspec
 
         return open_pathspec(self.pathspec, self._store)
 

@@ -7,18 +7,13 @@
 Runs and their status come from Dagster; task manifests and artifact values from the store
 recorded on each run. A step that a re-execution did not re-run is read from the parent run.
 
-Every object can also be opened from its pathspec alone (``open_pathspec``), looking nothing up
-until it is used: that is what ``current.run`` / ``current.task`` return in a running task (whose
-step has not finished: its tasks are the ones finished so far), and what a pickled client object
-becomes when loaded again. An object pickles as its pathspec, never as Dagster records, so it
-can be stored as an artifact and read in another process, which reopens the run from the Dagster
-instance at DAGSTER_HOME (``client.instance``), as Metaflow's client objects reopen theirs from
-the metadata service.
+Every object can also be opened from its pathspec alone (``client.reopen``), looking nothing
+up until it is used: ``current.run`` / ``current.task`` in a running task, and a pickled client
+object loaded again.
 """
 
 from __future__ import annotations
 
-import os
 from functools import cached_property
 from typing import Any, Iterator
 
@@ -27,53 +22,14 @@ from ..storage import select
 from ..storage.artifacts import ArtifactStore
 from ..storage.manifest import StepResult, TaskRecord
 from .data import DataArtifact, DataView
+from .reopen import PicklesAsPathspec, reading_instance, task_running_here
 
 FLOW_TAG = "flowassets/flow"
 DATASTORE_TAG = "flowassets/datastore"
 PARENT_TAG = "dagster/parent_run_id"
 
 
-def open_pathspec(pathspec: str, store: ArtifactStore | None = None) -> "Flow | Run | Step | Task":
-    """The client object of FLOW[/RUN[/STEP[/TASK]]], looked up only when used (see the module
-    doc). ``store``: the run's artifact store when the caller knows it (a running task does), so
-    reading needs no Dagster run record; else it comes from the run's tags."""
-    parts = pathspec.split("/")
-    if not 1 <= len(parts) <= 4 or not all(parts):
-        raise ClientError(f"{pathspec!r} is not a pathspec FLOW[/RUN_ID[/STEP[/TASK_ID]]]")
-    found: Any = Flow._unchecked(parts[0])
-    if len(parts) > 1:
-        found = Run._unchecked(found, parts[1], store)
-    if len(parts) > 2:
-        found = Step._unchecked(found, parts[2])
-    if len(parts) > 3:
-        found = Task._unchecked(found, parts[3])
-    return found
-
-
-_instances: dict[int, Any] = {}
-
-
-def _reading_instance() -> Any:
-    """The Dagster instance that objects opened from a pathspec read: one per process (a
-    forked task opens its own), without marking dead runs failed (reading changes nothing)."""
-    if os.getpid() not in _instances:
-        from .instance import get_instance
-
-        _instances.clear()
-        _instances[os.getpid()] = get_instance(recover=False)
-    return _instances[os.getpid()]
-
-
-class _PicklesAsPathspec:
-    """Pickled as the pathspec, reopened by ``open_pathspec`` when loaded (see the module doc)."""
-
-    pathspec: str
-
-    def __reduce__(self) -> tuple:
-        return open_pathspec, (self.pathspec,)
-
-
-class Flow(_PicklesAsPathspec):
+class Flow(PicklesAsPathspec):
     def __init__(self, name: str, instance: Any = None):
         from .instance import get_instance
 
@@ -91,12 +47,16 @@ class Flow(_PicklesAsPathspec):
 
     def __getattr__(self, name: str) -> Any:
         if name == "_instance":  # an unchecked flow opens the instance when first used
-            self._instance = _reading_instance()
+            self._instance = reading_instance()
             return self._instance
         raise AttributeError(name)
 
     @property
     def pathspec(self) -> str:
+        return self.name
+
+    @property
+    def id(self) -> str:  # Metaflow's Flow.id is its name
         return self.name
 
     def _records(self, limit: int | None = None, **filters: Any) -> list[Any]:
@@ -135,7 +95,7 @@ class Flow(_PicklesAsPathspec):
         return f"Flow('{self.name}')"
 
 
-class Run(_PicklesAsPathspec):
+class Run(PicklesAsPathspec):
     def __init__(self, flow: Flow, dagster_run: Any):
         self.flow = flow
         self._run = dagster_run
@@ -236,12 +196,9 @@ class Run(_PicklesAsPathspec):
 
     def _is_running_step(self, step: str) -> bool:
         """The step has not finished but has begun: some of its tasks finished, or this very
-        process runs one of them (``current``)."""
-        from ..authoring.current import current
-
-        here = (current.is_running_flow and current.flow_name == self.flow.name
-                and current.run_id == self.id and current.step_name == step)
-        return here or bool(self.store.finished_tasks(self.id, step))
+        process runs one of them."""
+        return (task_running_here(self, step) is not None
+                or bool(self.store.finished_tasks(self.id, step)))
 
     def __contains__(self, step: str) -> bool:
         return self._step_result(step) is not None or self._is_running_step(step)
@@ -259,7 +216,7 @@ class Run(_PicklesAsPathspec):
         return f"Run('{self.pathspec}')"
 
 
-class Step(_PicklesAsPathspec):
+class Step(PicklesAsPathspec):
     def __init__(self, run: Run, result: StepResult):
         self.run = run
         self._result = result
@@ -296,27 +253,33 @@ class Step(_PicklesAsPathspec):
         return f"{self.run.pathspec}/{self.id}"
 
     def tasks(self) -> Iterator["Task"]:
-        for record in self._result.tasks:
+        """The step's tasks; while it runs, those finished so far and the one asking (a task
+        in progress is listed as in Metaflow, where it is registered when it starts)."""
+        records = self._result.tasks
+        for record in records:
             yield Task(self, record)
+        running = task_running_here(self.run, self.id)
+        if running is not None and all(r.task_id != running for r in records):
+            yield Task._unchecked(self, running)
 
     def __iter__(self) -> Iterator["Task"]:
         return self.tasks()
 
     @property
     def task(self) -> "Task":
-        return Task(self, self._result.tasks[0])
+        return next(self.tasks())
 
     def __getitem__(self, task_id: str) -> "Task":
-        for record in self._result.tasks:
-            if record.task_id == str(task_id):
-                return Task(self, record)
+        for task in self.tasks():
+            if task.id == str(task_id):
+                return task
         raise KeyError(f"step {self.pathspec} has no task {task_id!r}")
 
     def __repr__(self) -> str:
         return f"Step('{self.pathspec}')"
 
 
-class Task(_PicklesAsPathspec):
+class Task(PicklesAsPathspec):
     def __init__(self, step: Step, record: TaskRecord):
         self.step = step
         self.record = record
@@ -379,6 +342,7 @@ class Task(_PicklesAsPathspec):
 
     @property
     def data(self) -> "DataView":
+        self.record  # noqa: B018 - an unfinished task says so here, not at the first name read
         return DataView(self)
 
     @property
