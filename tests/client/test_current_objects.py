@@ -80,3 +80,15 @@ def test_task_ids_come_from_the_place_in_the_run():
     assert task_id_for(graph, "fan", (frame,)) == "6-2"
     inner = ForeachFrame("fan", "more", 10, 11)
     assert task_id_for(graph, "fan", (frame, inner)) == "6-2-10"
+
+
+def test_current_run_reads_earlier_steps_without_the_runs_dagster_record(isolated_store):
+    """Run on an ephemeral instance (not DAGSTER_HOME's): in a task, ``current.run`` still
+    reads earlier steps (its store is known), while a Run unpickled from an artifact, which
+    must reopen the run from DAGSTER_HOME's instance, says so clearly."""
+    cls = load_flow("current_objects_flow.py", "CurrentObjectsFlow")
+    result = flow_to_job(cls).execute_in_process(raise_on_error=False)
+    assert not result.success
+    assert result.is_node_success("left")  # read current.run["start"].task.data.x
+    error = result.failure_data_for_node("fan").error
+    assert "is not in the Dagster instance" in str(error) and "DAGSTER_HOME" in str(error), error
