@@ -267,7 +267,9 @@ class Step(PicklesAsPathspec):
 
     @property
     def task(self) -> "Task":
-        return next(self.tasks())
+        for task in self.tasks():
+            return task
+        raise ClientError(f"step {self.pathspec} has no finished task yet")
 
     def __getitem__(self, task_id: str) -> "Task":
         for task in self.tasks():
