@@ -1,7 +1,9 @@
 """``current``: what a running task knows about itself, as in Metaflow.
 
 One module-level object whose fields the runtime sets before calling a step body. Outside a
-running task every field is None and ``is_running_flow`` is False.
+running task every field is None and ``is_running_flow`` is False. ``current.run`` and
+``current.task`` are the client's objects of this run and task (``flowassets.client``), imported
+only when asked for, so importing ``current`` stays cheap.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class Current:
         self.namespace: str | None = None
         self.is_running_flow = False
         self.pod: dict[str, Any] | None = None
+        self._store: Any = None  # the run's artifact store (the client reads it without Dagster)
 
     def _bind(self, **fields: Any) -> None:
         self._reset()
@@ -46,6 +49,26 @@ class Current:
         if not self.is_running_flow:
             return None
         return f"{self.flow_name}/{self.run_id}/{self.step_name}/{self.task_id}"
+
+    @property
+    def run(self) -> Any:
+        """The running run as a ``flowassets.client.Run`` (None outside a task). Its steps that
+        finished are readable; it pickles as its pathspec, so it can be kept as an artifact."""
+        if not self.is_running_flow:
+            return None
+        from ..client.reopen import open_pathspec
+
+        return open_pathspec(f"{self.flow_name}/{self.run_id}", self._store)
+
+    @property
+    def task(self) -> Any:
+        """This task as a ``flowassets.client.Task`` (None outside a task): its pathspec and
+        parents now, its artifacts once it has finished."""
+        if not self.is_running_flow:
+            return None
+        from ..client.reopen import open_pathspec
+
+        return open_pathspec(self.pathspec, self._store)
 
     @property
     def is_production(self) -> bool:

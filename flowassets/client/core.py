@@ -6,6 +6,10 @@
 
 Runs and their status come from Dagster; task manifests and artifact values from the store
 recorded on each run. A step that a re-execution did not re-run is read from the parent run.
+
+Every object can also be opened from its pathspec alone (``client.reopen``), looking nothing
+up until it is used: ``current.run`` / ``current.task`` in a running task, and a pickled client
+object loaded again.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from ..errors import ArtifactNotFound, ClientError
 from ..storage import select
 from ..storage.artifacts import ArtifactStore
 from ..storage.manifest import StepResult, TaskRecord
+from .data import DataArtifact, DataView
+from .reopen import PicklesAsPathspec, reading_instance, task_running_here
 from .tags import RunTagging, has_tags
 
 FLOW_TAG = "flowassets/flow"
@@ -24,7 +30,7 @@ DATASTORE_TAG = "flowassets/datastore"
 PARENT_TAG = "dagster/parent_run_id"
 
 
-class Flow:
+class Flow(PicklesAsPathspec):
     def __init__(self, name: str, instance: Any = None):
         from .instance import get_instance
 
@@ -33,6 +39,26 @@ class Flow:
         if not self._records(limit=1):
             raise ClientError(f"flow {name!r} has no runs in the Dagster instance "
                               f"({self._instance.root_directory}).")
+
+    @classmethod
+    def _unchecked(cls, name: str) -> "Flow":
+        flow = cls.__new__(cls)
+        flow.name = name
+        return flow
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "_instance":  # an unchecked flow opens the instance when first used
+            self._instance = reading_instance()
+            return self._instance
+        raise AttributeError(name)
+
+    @property
+    def pathspec(self) -> str:
+        return self.name
+
+    @property
+    def id(self) -> str:  # Metaflow's Flow.id is its name
+        return self.name
 
     def _records(self, limit: int | None = None, **filters: Any) -> list[Any]:
         from dagster import RunsFilter
@@ -72,11 +98,34 @@ class Flow:
         return f"Flow('{self.name}')"
 
 
-class Run(RunTagging):
+class Run(PicklesAsPathspec, RunTagging):
     def __init__(self, flow: Flow, dagster_run: Any):
         self.flow = flow
         self._run = dagster_run
         self.id = dagster_run.run_id
+
+    @classmethod
+    def _unchecked(cls, flow: Flow, run_id: str, store: ArtifactStore | None = None) -> "Run":
+        run = cls.__new__(cls)
+        run.flow, run.id = flow, run_id
+        if store is not None:
+            run.store = store
+        return run
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "_run":  # an unchecked run looks its Dagster record up when first used
+            found = self.flow._instance.get_run_by_id(self.id)
+            if found is None or found.tags.get(FLOW_TAG) != self.flow.name:
+                raise ClientError(f"run {self.pathspec} is not in the Dagster instance "
+                                  f"({self.flow._instance.root_directory}); set DAGSTER_HOME to "
+                                  "the instance that ran it.")
+            self._run = found
+            return found
+        raise AttributeError(name)
+
+    @property
+    def parent(self) -> Flow:
+        return self.flow
 
     @property
     def pathspec(self) -> str:
@@ -105,6 +154,11 @@ class Run(RunTagging):
 
     def _lineage(self) -> list[str]:
         """This run, then the runs it re-executed (a step not re-run lives there)."""
+        if "store" in self.__dict__ and "_run" not in self.__dict__:
+            try:  # a running task's run: its own store is known, its Dagster record may not be
+                self._run
+            except ClientError:
+                return [self.id]
         chain, current = [], self._run
         while current is not None and len(chain) < 50:
             chain.append(current.run_id)
@@ -136,12 +190,20 @@ class Run(RunTagging):
 
     def __getitem__(self, step: str) -> "Step":
         result = self._step_result(step)
-        if result is None:
-            raise KeyError(f"run {self.pathspec} has no step {step!r} (not run, or not finished)")
-        return Step(self, result)
+        if result is not None:
+            return Step(self, result)
+        if self._is_running_step(step):
+            return Step._unchecked(self, step)
+        raise KeyError(f"run {self.pathspec} has no step {step!r} (not run yet)")
+
+    def _is_running_step(self, step: str) -> bool:
+        """The step has not finished but has begun: some of its tasks finished, or this very
+        process runs one of them."""
+        return (task_running_here(self, step) is not None
+                or bool(self.store.finished_tasks(self.id, step)))
 
     def __contains__(self, step: str) -> bool:
-        return self._step_result(step) is not None
+        return self._step_result(step) is not None or self._is_running_step(step)
 
     @property
     def end_task(self) -> "Task | None":
@@ -156,11 +218,37 @@ class Run(RunTagging):
         return f"Run('{self.pathspec}')"
 
 
-class Step:
+class Step(PicklesAsPathspec):
     def __init__(self, run: Run, result: StepResult):
         self.run = run
         self._result = result
         self.id = result.step
+
+    @classmethod
+    def _unchecked(cls, run: Run, name: str) -> "Step":
+        step = cls.__new__(cls)
+        step.run, step.id = run, name
+        return step
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "_result":
+            return self._finished_or_so_far()
+        raise AttributeError(name)
+
+    def _finished_or_so_far(self) -> StepResult:
+        """The step's manifest once it finished (kept); before that, the tasks finished so far
+        (read again each time, as more finish)."""
+        found = self.run._step_result(self.id)
+        if found is not None:
+            self._result = found
+            return found
+        so_far = self.run.store.finished_tasks(self.run.id, self.id).values()
+        ordered = sorted(so_far, key=lambda t: t.indices)
+        return StepResult(self.run.flow.name, self.run.id, self.id, tuple(ordered))
+
+    @property
+    def parent(self) -> Run:
+        return self.run
 
     @property
     def pathspec(self) -> str:
@@ -172,33 +260,61 @@ class Step:
         return self.run.tags
 
     def tasks(self, *tags: str) -> Iterator["Task"]:
+        """The step's tasks; while it runs, those finished so far and the one asking (a task
+        in progress is listed as in Metaflow, where it is registered when it starts)."""
         if tags and not has_tags(self.tags, tags):
             return
-        for record in self._result.tasks:
+        records = self._result.tasks
+        for record in records:
             yield Task(self, record)
+        running = task_running_here(self.run, self.id)
+        if running is not None and all(r.task_id != running for r in records):
+            yield Task._unchecked(self, running)
 
     def __iter__(self) -> Iterator["Task"]:
         return self.tasks()
 
     @property
     def task(self) -> "Task":
-        return Task(self, self._result.tasks[0])
+        for task in self.tasks():
+            return task
+        raise ClientError(f"step {self.pathspec} has no finished task yet")
 
     def __getitem__(self, task_id: str) -> "Task":
-        for record in self._result.tasks:
-            if record.task_id == str(task_id):
-                return Task(self, record)
+        for task in self.tasks():
+            if task.id == str(task_id):
+                return task
         raise KeyError(f"step {self.pathspec} has no task {task_id!r}")
 
     def __repr__(self) -> str:
         return f"Step('{self.pathspec}')"
 
 
-class Task:
+class Task(PicklesAsPathspec):
     def __init__(self, step: Step, record: TaskRecord):
         self.step = step
         self.record = record
         self.id = record.task_id
+
+    @classmethod
+    def _unchecked(cls, step: Step, task_id: str) -> "Task":
+        task = cls.__new__(cls)
+        task.step, task.id = step, task_id
+        return task
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "record":  # an unchecked task reads its record when it has finished
+            for record in self.step._result.tasks:
+                if record.task_id == self.id:
+                    self.record = record
+                    return record
+            raise ClientError(f"task {self.pathspec} has not finished (or does not exist): a "
+                              "task's artifacts are readable once it finishes.")
+        raise AttributeError(name)
+
+    @property
+    def parent(self) -> Step:
+        return self.step
 
     @property
     def pathspec(self) -> str:
@@ -241,6 +357,7 @@ class Task:
 
     @property
     def data(self) -> "DataView":
+        self.record  # noqa: B018 - an unfinished task says so here, not at the first name read
         return DataView(self)
 
     @property
@@ -266,47 +383,3 @@ class Task:
 
     def __repr__(self) -> str:
         return f"Task('{self.pathspec}')"
-
-
-class DataArtifact:
-    def __init__(self, task: Task, name: str):
-        self.task = task
-        self.id = name
-        self.ref = task.record.artifacts[name]
-
-    @property
-    def data(self) -> Any:
-        return self.task.step.run.store.load(self.ref, self.id)
-
-    @property
-    def sha(self) -> str:
-        return self.ref.sha
-
-    @property
-    def size(self) -> int:
-        return self.ref.size
-
-    def __repr__(self) -> str:
-        return f"DataArtifact('{self.task.pathspec}/{self.id}')"
-
-
-class DataView:
-    """``task.data.name`` reads one artifact; ``dir()`` lists them."""
-
-    def __init__(self, task: Task):
-        self.__dict__["_task"] = task
-
-    def __getattr__(self, name: str) -> Any:
-        task = self.__dict__["_task"]
-        if name not in task.record.artifacts:
-            raise AttributeError(f"task {task.pathspec} has no artifact {name!r}")
-        return task[name].data
-
-    def __contains__(self, name: str) -> bool:
-        return name in self.__dict__["_task"].record.artifacts
-
-    def __dir__(self) -> list[str]:
-        return self.__dict__["_task"].artifacts
-
-    def __repr__(self) -> str:
-        return f"<data of {self.__dict__['_task'].pathspec}: {', '.join(self.__dir__())}>"

@@ -23,20 +23,24 @@ class RunTagging:
     def _fresh(self) -> Any:  # pragma: no cover - provided by Run
         raise NotImplementedError
 
+    def _current_tags(self) -> Any:
+        # _run raises a ClientError naming the run when the instance has no record of it
+        return (self._fresh() or self._run).tags  # type: ignore[attr-defined]
+
     @property
     def dagster_tags(self) -> dict[str, str]:
         """The Dagster run's own key/value tags, as the Dagster UI shows them."""
-        return dict(self._fresh().tags)
+        return dict(self._current_tags())
 
     @property
     def user_tags(self) -> frozenset[str]:
-        return run_tags.user_tags(self._fresh().tags)
+        return run_tags.user_tags(self._current_tags())
 
     @property
     def system_tags(self) -> frozenset[str]:
         record = self.flow._instance.get_run_record_by_id(self.id)
         created = record.create_timestamp.timestamp() if record is not None else None
-        return run_tags.system_tags(self._fresh().tags, created)
+        return run_tags.system_tags(self._current_tags(), created)
 
     @property
     def tags(self) -> frozenset[str]:

@@ -104,7 +104,8 @@ def execute_step(ctx: RunContext, step: str, upstream: list[StepResult],
 def clone_finished_tasks(ctx: RunContext, specs: list[TaskSpec], origin: str,
                          gang: bool) -> dict[str, TaskRecord]:
     """The tasks of the origin run that finished with the same place in the foreach and the
-    same inputs as ``specs``, reused as they are (their artifacts and logs are referenced, not
+    same inputs as ``specs`` (found by task id, which the place determines: ``task_ids``),
+    reused as they are (their artifacts and logs are referenced, not
     copied), as Metaflow's resume clones them. Each is recorded in this run too, so resuming
     this run again finds it. @parallel nodes are reused only all together: a gang re-runs
     whole."""

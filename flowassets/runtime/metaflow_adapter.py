@@ -152,8 +152,14 @@ def bind_current(flow: Any, run_id: str, step: str, task_id: str, retry_count: i
     current._set_env(flow=flow, run_id=run_id, step_name=step, task_id=task_id,
                      retry_count=retry_count, origin_run_id=origin_run_id,
                      namespace=f"user:{user}" if user else None, username=user,
-                     is_running=True, tags=sorted(tags))
+                     is_running=True, tags=set(tags))  # a set, as Metaflow's sticky_tags
     current._update_env({"parameter_names": sorted(flow.__dict__.get("_flowassets_params", ()))})
+    # Metaflow's `current.run` / `current.task` would open metaflow.Run/Task over Metaflow's
+    # metadata service, which has no flowassets run: flowassets' client objects instead (the
+    # runtime binds flowassets' `current` first).
+    from ..authoring.current import current as ours
+
+    current._update_env({"run": ours.run, "task": ours.task})
     bind_project(flow.name, flow_decorators, user)
     if parallel is not None:
         # Metaflow's @parallel reads these variables in `current.parallel` (parallel_decorator).

@@ -10,18 +10,15 @@ from __future__ import annotations
 
 from ..errors import StepFailure
 from ..graph import model
-from ..storage.manifest import ForeachFrame, StepResult, TaskRecord
+from ..storage.manifest import StepResult, TaskRecord
 from .task import TaskSpec
-
-
-def task_id_for(stack: tuple[ForeachFrame, ...]) -> str:
-    return "_".join(str(f.index) for f in stack) if stack else "0"
+from .task_ids import task_id_for
 
 
 def plan_tasks(graph: model.FlowGraph, step: str, upstream: list[StepResult]) -> list[TaskSpec]:
     node = graph[step]
     if step == "start":
-        return [TaskSpec("start", "0", (), ())]
+        return [TaskSpec("start", task_id_for(graph, "start", ()), (), ())]
     incoming = [t for result in upstream for t in result.tasks if step in t.next_steps]
     if not node.is_join:
         specs = []
@@ -29,9 +26,9 @@ def plan_tasks(graph: model.FlowGraph, step: str, upstream: list[StepResult]) ->
             if task.children:
                 for frame in task.children:
                     stack = task.foreach_stack + (frame,)
-                    specs.append(TaskSpec(step, task_id_for(stack), stack, (task,)))
+                    specs.append(TaskSpec(step, task_id_for(graph, step, stack), stack, (task,)))
             else:
-                specs.append(TaskSpec(step, task_id_for(task.foreach_stack), task.foreach_stack, (task,)))
+                specs.append(TaskSpec(step, task_id_for(graph, step, task.foreach_stack), task.foreach_stack, (task,)))
         specs.sort(key=lambda s: tuple(f.index for f in s.foreach_stack))
         return specs
     return _join_tasks(graph, node, incoming)
@@ -54,7 +51,7 @@ def _join_tasks(graph: model.FlowGraph, node: model.StepNode,
             expected = members[0].foreach_stack[depth].num_splits
             _check_count(where, split.name, key, len(members), expected)
             stack = members[0].foreach_stack[:depth]
-            specs.append(TaskSpec(node.name, task_id_for(stack), stack, tuple(members)))
+            specs.append(TaskSpec(node.name, task_id_for(graph, node.name, stack), stack, tuple(members)))
         return specs
     branch_order = {name: i for i, name in enumerate(graph.order)}
     for task in incoming:
@@ -64,7 +61,7 @@ def _join_tasks(graph: model.FlowGraph, node: model.StepNode,
         members = sorted(groups[key], key=lambda t: branch_order[t.step])
         _check_count(where, split.name, key, len(members), len(split.out))
         stack = members[0].foreach_stack
-        specs.append(TaskSpec(node.name, task_id_for(stack), stack, tuple(members)))
+        specs.append(TaskSpec(node.name, task_id_for(graph, node.name, stack), stack, tuple(members)))
     return specs
 
 

@@ -27,6 +27,7 @@ from ..storage.manifest import ArtifactRef, ForeachFrame, TaskRecord
 from . import metaflow_adapter, secrets
 from .step_wrappers import StepCall, run_wrapped, wrappers_for_task
 from .state import TaskState, foreach_item
+from .task_ids import control_task_id
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,9 @@ def run_task(spec: TaskSpec, ctx: RunContext) -> TaskRecord:
                       upstream=base if not node.is_join else base, foreach_stack=spec.foreach_stack,
                       parameter_names=param_names, is_join=node.is_join)
     parallel = _parallel_info(ctx.graph, node, spec)
+    current._bind(flow_name=flow_name, run_id=ctx.run_id, step_name=spec.step,
+                  task_id=spec.task_id, retry_count=spec.attempt, origin_run_id=ctx.origin_run_id,
+                  parallel=parallel, pod=pod_placement(), tags=ctx.tags, _store=ctx.store)
     if metaflow_adapter.is_metaflow_class(ctx.flow_cls):
         flow = metaflow_adapter.new_flow(ctx.flow_cls, state, param_names)
         metaflow_adapter.bind_current(flow, ctx.run_id, spec.step, spec.task_id, spec.attempt,
@@ -84,9 +88,6 @@ def run_task(spec: TaskSpec, ctx: RunContext) -> TaskRecord:
     else:
         flow = object.__new__(ctx.flow_cls)
         flow.__dict__["_flowassets_state"] = state
-    current._bind(flow_name=flow_name, run_id=ctx.run_id, step_name=spec.step,
-                  task_id=spec.task_id, retry_count=spec.attempt, origin_run_id=ctx.origin_run_id,
-                  parallel=parallel, pod=pod_placement(), tags=ctx.tags)
     env = node.decorator("environment")
     if env is not None:
         os.environ.update({k: str(v) for k, v in env.resolved()["vars"].items()})
@@ -197,7 +198,7 @@ def _parallel_info(graph: model.FlowGraph, node: model.StepNode, spec: TaskSpec)
     if not spec.foreach_stack or not any(graph[p].kind == model.PARALLEL_SPLIT for p in node.in_steps):
         return None
     frame = spec.foreach_stack[-1]
-    control = "_".join(str(f.index) for f in spec.foreach_stack[:-1]) + ("_" if len(spec.foreach_stack) > 1 else "") + "0"
+    control = control_task_id(graph, spec.step, spec.foreach_stack)
     # On Kubernetes node 0 listens on its own pod IP and the other nodes' pods are told it
     # (runtime/pod_tasks.py); locally every node is on 127.0.0.1.
     main_ip = os.environ.get(MAIN_IP_ENV) or (os.environ.get(POD_IP_ENV) if frame.index == 0 else None)

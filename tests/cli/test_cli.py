@@ -35,7 +35,7 @@ def test_run_prints_steps_and_run_id_and_client_reads_back(tmp_path):
     for step in ("start", "greet", "pick", "end"):
         assert f"ok    {step}" in done.stdout
     assert "4 tasks" in done.stdout  # the foreach body
-    assert "[greet/2] hey hey, linus!" in done.stdout  # task output, prefixed
+    assert "[greet/2-2] hey hey, linus!" in done.stdout  # task output, prefixed (step 2, item 2)
     best = read_back(
         "import json; from flowassets.client import Flow; "
         f"r = Flow('HelloFlow')['{run_id}']; print(json.dumps([r.successful, r.data.best, "
@@ -77,7 +77,7 @@ def test_show_prints_graph_with_docstrings(tmp_path):
 def test_logs_prints_task_output(tmp_path):
     flowassets("run", str(EXAMPLES / "hello_flow.py"), "--run-id-file", "rid.txt", cwd=tmp_path)
     run_id = (tmp_path / "rid.txt").read_text().strip()
-    done = flowassets("logs", f"HelloFlow/{run_id}/greet/1", cwd=tmp_path)
+    done = flowassets("logs", f"HelloFlow/{run_id}/greet/2-1", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "hello hello, grace!"
 

@@ -39,7 +39,7 @@ def test_pipe_gets_plain_lines_with_step_counts_and_no_live_display(tmp_path):
     assert [line.split()[1] for line in lines] == ["start", "work", "join", "end"]
     assert re.search(r"ok    work +12 tasks, [0-9.]+s \[2/4 steps, [0-9.]+s\]", out)
     assert re.search(r"ok    end +1 task, [0-9.]+s \[4/4 steps, [0-9.]+s\]", out)
-    assert "[work/7] item 7" in out and "[end/0] total 132" in out
+    assert "[work/2-7] item 7" in out and "[end/4] total 132" in out
     _check_summary(out, run_id)
     imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if "|" in line}
     # Dagster's logging imports rich's console anyway; the live display's parts stay unloaded.
@@ -89,7 +89,7 @@ def test_terminal_gets_a_live_display_of_steps_tasks_and_elapsed(tmp_path):
     assert re.search(r"WideFlow steps \(running work\)", text)  # the step being run
     assert re.search(r"\n *work\b.*\b12/12\b.*tasks.*\d:\d\d:\d\d", text)
     assert re.search(r"\n *work\b.*\b\d{1,2}/12\b.*tasks", text)
-    assert "[work/11] item 11" in text and "[end/0] total 132" in text  # task output above it
+    assert "[work/2-11] item 11" in text and "[end/4] total 132" in text  # task output above it
     assert re.search(r"ok    work +12 tasks", text)
     _check_summary(text, run_id)
 

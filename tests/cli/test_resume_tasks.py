@@ -54,22 +54,22 @@ def test_resume_reruns_only_the_failed_task_and_clones_the_rest(tmp_path, marks)
     (marks / "fixed").touch()
     second = flowassets("resume", str(FLOW), "--run-id-file", "second.txt", cwd=tmp_path)
     assert second.returncode == 0, second.stdout + second.stderr
-    assert f"clone work                     5 of 6 from run {first_id} (0, 1, 2, 4, 5)" in second.stdout
+    assert f"clone work                     5 of 6 from run {first_id} (2-0, 2-1, 2-2, 2-4, 2-5)" in second.stdout
     assert _counts(marks) == {**{f"work-{i}": 1 for i in range(6)}, "work-3": 2}
     second_id = (tmp_path / "second.txt").read_text().strip()
     meta = _step_metadata(second_id, "work", tmp_path)
-    assert meta["cloned tasks"] == f"5 of 6 from run {first_id} (0, 1, 2, 4, 5)"
+    assert meta["cloned tasks"] == f"5 of 6 from run {first_id} (2-0, 2-1, 2-2, 2-4, 2-5)"
     assert meta["tasks"] == "6"
 
     data = read_back(
         "import json; from flowassets.client import Flow; "
         f"r = Flow('FlakyForeachFlow')['{second_id}']; "
-        "print(json.dumps([r.successful, r.data.squares, r['work']['0'].stdout, r['work']['3'].stdout, "
-        "r['work']['0'].origin_pathspec, r['work']['3'].origin_pathspec]))", tmp_path)
+        "print(json.dumps([r.successful, r.data.squares, r['work']['2-0'].stdout, r['work']['2-3'].stdout, "
+        "r['work']['2-0'].origin_pathspec, r['work']['2-3'].origin_pathspec]))", tmp_path)
     assert data == [True, [0, 1, 4, 9, 16, 25], "working on 0\n", "working on 3\n",
-                    f"FlakyForeachFlow/{first_id}/work/0", None]
+                    f"FlakyForeachFlow/{first_id}/work/2-0", None]
     # A cloned task's log is its origin run's, found through the run's lineage by `logs` too.
-    logs = flowassets("logs", f"FlakyForeachFlow/{second_id}/work/1", cwd=tmp_path)
+    logs = flowassets("logs", f"FlakyForeachFlow/{second_id}/work/2-1", cwd=tmp_path)
     assert logs.returncode == 0 and logs.stdout == "working on 1\n", logs.stderr
 
     # `resume STEP` re-runs every task of STEP, cloning none (Metaflow's semantics too).
@@ -90,7 +90,7 @@ def test_resume_of_a_resume_clones_from_the_run_each_task_ran_in(tmp_path, marks
     (marks / "fixed").touch()
     third = flowassets("resume", str(FLOW), cwd=tmp_path)
     assert third.returncode == 0, third.stderr
-    assert f"5 of 6 from run {first_id} (0, 1, 2, 4, 5)" in third.stdout
+    assert f"5 of 6 from run {first_id} (2-0, 2-1, 2-2, 2-4, 2-5)" in third.stdout
     assert _counts(marks) == {**{f"work-{i}": 1 for i in range(6)}, "work-3": 3}
     assert second_id != first_id
 
@@ -146,4 +146,4 @@ def test_reexecute_from_failure_in_the_webserver_clones_finished_tasks(tmp_path,
          "print(json.dumps(out[0].dagster_event.event_specific_data.metadata['cloned tasks'].value))"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout.strip().splitlines()[-1]) == f"5 of 6 from run {first_id} (0, 1, 2, 4, 5)"
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == f"5 of 6 from run {first_id} (2-0, 2-1, 2-2, 2-4, 2-5)"

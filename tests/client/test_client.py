@@ -34,10 +34,10 @@ def test_steps_tasks_and_artifacts(isolated_store):
     run = Flow("ParamsFlow")[result.run_id]
     assert [s.id for s in run] == ["end", "start"]  # most recent step first, as Metaflow
     task = run["end"].task
-    assert task.pathspec == f"ParamsFlow/{result.run_id}/end/0"
+    assert task.pathspec == f"ParamsFlow/{result.run_id}/end/2"
     assert "summary" in task and "total" in task.artifacts
     assert task["summary"].data == (2, 0.5, False, "x", {"a": 1})
-    assert task["summary"].sha == run["end"]["0"]["summary"].sha
+    assert task["summary"].sha == run["end"]["2"]["summary"].sha
     with pytest.raises(KeyError):
         task["missing"]
     with pytest.raises(AttributeError):

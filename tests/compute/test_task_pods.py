@@ -47,19 +47,25 @@ class WideFlow(FlowSpec):
 
 def test_job_names_are_dns_labels_unique_per_task_and_attempt():
     long_step = "a_very_long_step_name_that_goes_on_and_on_for_ever"
-    names = {task_pods.job_name(RUN, long_step, f"{i}_{j}", attempt)
+    names = {task_pods.job_name(RUN, long_step, f"2-{i}-{j}", attempt)
              for i in range(20) for j in range(20) for attempt in range(3)}
     assert len(names) == 20 * 20 * 3
     assert all(len(n) <= 63 and DNS_1123.match(n) for n in names), sorted(names)[:3]
     assert task_pods.job_name(RUN, "train", "3", 0).startswith("fa-train-3-0f5c5b0e")
+    assert task_pods.job_name(RUN, "train", "4-2", 0).startswith("fa-train-4-2-0f5c5b0e")
     assert task_pods.job_name(RUN, "train", "3", 1).endswith("-a1")
 
 
 def test_task_labels_name_flow_step_run_task_index_and_attempt():
-    labels = task_pods.task_labels("WideFlow", "train", RUN, "2_5", 5, 1)
+    labels = task_pods.task_labels("WideFlow", "train", RUN, "3-2-5", 5, 1)
     assert labels == {"flowassets.io/flow": "WideFlow", "flowassets.io/step": "train",
-                      "flowassets.io/run-id": RUN, "flowassets.io/task": "2_5",
+                      "flowassets.io/run-id": RUN, "flowassets.io/task": "3-2-5",
                       "flowassets.io/foreach-index": "5", "flowassets.io/attempt": "1"}
+    # Task ids (runtime/task_ids.py) are label values as they are, even deeply nested.
+    label_value = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+    deep = "12-" + "-".join(["9999"] * 10)
+    value = task_pods.task_labels("F", "s", RUN, deep, 9999, 0)["flowassets.io/task"]
+    assert value == deep and len(value) <= 63 and label_value.match(value)
 
 
 def test_a_local_store_is_refused_for_pods_naming_the_setting(monkeypatch):

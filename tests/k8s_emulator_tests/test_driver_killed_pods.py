@@ -69,7 +69,7 @@ def test_killed_driver_pods_are_deleted_or_reused_by_the_resume(cluster, kill): 
 
     first_pods = emulator.pods(namespace=ns, label_selector=of_first)
     finished = {p["labels"]["flowassets.io/task"] for p in first_pods if p["phase"] == "Succeeded"}
-    assert finished == {"0", "1"}
+    assert finished == {"2-0", "2-1"}  # work is step 2
     # Every pod still running when the driver died was deleted, none is left running.
     assert not [p["name"] for p in first_pods if p["deletedAt"] is None and p["phase"] == "Running"]
     assert all(p["deletedAt"] is not None or p["phase"] == "Succeeded"
@@ -77,8 +77,8 @@ def test_killed_driver_pods_are_deleted_or_reused_by_the_resume(cluster, kill): 
     # The resume re-ran exactly the tasks whose pods had not finished, each as a new pod.
     rerun = {p["labels"]["flowassets.io/task"]
              for p in emulator.pods(namespace=ns, label_selector=f"flowassets.io/run-id={second},{TASKS}")}
-    assert rerun == {str(i) for i in range(6)} - finished
-    cloned = ", ".join(sorted(finished, key=int))
+    assert rerun == {f"2-{i}" for i in range(6)} - finished
+    cloned = ", ".join(sorted(finished))
     assert f"clone work" in resumed.stdout and f"from run {first} ({cloned})" in resumed.stdout
 
     script = ("import json, sys; from flowassets.client import Flow; r = Flow('SlowPodsFlow')[sys.argv[1]]; "
@@ -89,6 +89,7 @@ def test_killed_driver_pods_are_deleted_or_reused_by_the_resume(cluster, kill): 
     assert ok and squares == [i * i for i in range(6)]
     by_task = {p["labels"]["flowassets.io/task"]: p["name"] for p in emulator.pods(namespace=ns, label_selector=TASKS)
                if p["phase"] == "Succeeded" and p["labels"]["flowassets.io/run-id"] in (first, second)}
-    assert pods == by_task  # cloned tasks keep the pod they ran in; the others name their new pod
+    # Cloned tasks keep the pod they ran in; the others name their new pod (item i is task 2-i).
+    assert pods == {task.removeprefix("2-"): pod for task, pod in by_task.items()}
     status = _cli("logs", f"SlowPodsFlow/{first}/start")
     assert "is gone" not in status.stderr  # marked once, by the resume

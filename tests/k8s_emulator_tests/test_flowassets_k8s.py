@@ -120,7 +120,7 @@ def test_hybrid_run_sends_only_kubernetes_steps_to_pods(k8s_emulator, k8s_namesp
         task_jobs = [j for j in step_jobs if j.metadata.labels["app.kubernetes.io/component"] == "flowassets-task"]
         assert sorted((j.spec.template.metadata.labels["flowassets.io/task"],
                        j.spec.template.metadata.labels["flowassets.io/foreach-index"]) for j in task_jobs) == [
-            ("0", "0"), ("1", "1"), ("2", "2")]
+            ("3-0", "0"), ("3-1", "1"), ("3-2", "2")]  # square is step 3
         for job in task_jobs:
             assert job.spec.template.spec.containers[0].resources.requests["memory"] == "300M"
 

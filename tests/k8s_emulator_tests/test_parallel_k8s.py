@@ -75,7 +75,7 @@ def test_parallel_step_runs_one_pod_per_node_that_rendezvous(k8s_emulator, k8s_n
     gather = Flow("ParallelK8sFlow")[run_id]["gather"].task.data
     assert gather.indices == list(range(NODES))
     assert gather.worlds == [list(range(NODES))] * NODES  # every node met every other
-    assert gather.num_nodes_seen == [NODES] and gather.controls == ["0"]
+    assert gather.num_nodes_seen == [NODES] and gather.controls == ["2-0"]
     assert gather.main_ips == ["127.0.0.1"]  # node 0's status.podIP in the emulator
 
     core, batch = k8s_emulator.core(), k8s_emulator.batch()

@@ -221,7 +221,7 @@ def test_a_failing_task_pod_fails_the_step_naming_task_pod_and_exit_code_and_sto
 
     message = ran.stderr
     assert "Step 'work' failed" in message, message
-    assert "flow FailingTasksFlow, step 'work', task 1 (foreach index 1 of 6" in message, message
+    assert "flow FailingTasksFlow, step 'work', task 2-1 (foreach index 1 of 6" in message, message
     assert f"pod {runs.namespace}/{failed['name']}" in message, message
     assert "Error, exit code 3" in message, message
     summary = message.split("Step 'work' failed:", 1)[1]
@@ -250,7 +250,7 @@ def test_a_task_pod_that_cannot_start_fails_the_step_without_waiting_600_s(runs,
     least = 2.5 if PENDING_TIMEOUT_ENV in scenario.env else 0
     assert least <= waited < 60, f"given up on after {waited:.1f} s"
     message = ran.stderr
-    assert f"flow {scenario.flow}, step 'work', task 2 (foreach index 2 of 6" in message, message
+    assert f"flow {scenario.flow}, step 'work', task 2-2 (foreach index 2 of 6" in message, message
     assert f"pod {runs.namespace}/{stuck['name']}" in message, message
     assert any(reason in message for reason in reasons), message
     if name == "unschedulable":
@@ -292,7 +292,7 @@ def test_timeout_is_each_task_pods_job_deadline_and_fails_a_slow_task(runs):
     ran = runs.result("timeout")
     assert ran.code != 0 and ran.run_id is not None, ran.stdout + ran.stderr
     message = ran.stderr
-    assert "flow TimeoutTasksFlow, step 'work', task 5 (foreach index 5 of 6" in message, message
+    assert "flow TimeoutTasksFlow, step 'work', task 2-5 (foreach index 5 of 6" in message, message
     assert "flow TimeoutTasksFlow, step 'work': @timeout of 4 s exceeded" in message, message
 
     pods = runs.settled(ran.run_id)

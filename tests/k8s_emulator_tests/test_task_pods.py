@@ -69,9 +69,9 @@ def read_back(run_id: str) -> dict:
 
 def test_nested_foreach_runs_one_pod_per_task_within_max_workers(cluster):
     """5 x 8 inner tasks, ``--max-workers 6``: 40 pods (plus one retry), never more than 6 at once;
-    task 2_5's first pod is OOMKilled and @retry runs it again as a new pod."""
+    task 3-2-5 (step 3, items 2 and 5)'s first pod is OOMKilled and @retry runs it again as a new pod."""
     emulator, ns = cluster.emulator, cluster.namespace
-    emulator.add_fault(ns, "flowassets.io/task=2_5,flowassets.io/attempt=0", "oomkilled:0")
+    emulator.add_fault(ns, "flowassets.io/task=3-2-5,flowassets.io/attempt=0", "oomkilled:0")
     mark = emulator.request_mark()
     run_id_file = cluster.home / "run_id"
     result = subprocess.run(
@@ -84,7 +84,7 @@ def test_nested_foreach_runs_one_pod_per_task_within_max_workers(cluster):
     tasks = Counter(p["labels"]["flowassets.io/task"] for p in pods)
     assert len(tasks) == 40 and len(pods) == 41, tasks
     assert all(p["labels"]["flowassets.io/step"] == "work" for p in pods)
-    (first, retry) = sorted((p for p in pods if p["labels"]["flowassets.io/task"] == "2_5"),
+    (first, retry) = sorted((p for p in pods if p["labels"]["flowassets.io/task"] == "3-2-5"),
                             key=lambda p: p["labels"]["flowassets.io/attempt"])
     assert first["reason"] == "OOMKilled" and retry["phase"] == "Succeeded"
     peak = max_concurrent(pods)
@@ -97,15 +97,15 @@ def test_nested_foreach_runs_one_pod_per_task_within_max_workers(cluster):
     succeeded = {p["name"]: p for p in pods if p["phase"] == "Succeeded"}
     assert sorted(name for name, _ in data["pods"].values()) == sorted(succeeded)
     assert data["pods"]["2_5"] == [retry["name"], 1]
-    value, pod_in_body, attempt, recorded = data["work"]["2_5"]
+    value, pod_in_body, attempt, recorded = data["work"]["3-2-5"]
     assert pod_in_body == recorded and recorded["pod"] == retry["name"] and attempt == 1
     assert recorded["namespace"] == ns and recorded["node"] == "emulator-node"
 
     # Each task's output, captured in its pod, is read back per task as for a local task.
     logs = subprocess.run([sys.executable, "-m", "flowassets.cli.main", "logs",
-                           f"NestedPodsFlow/{run_id}/work/2_5"], capture_output=True, text=True, timeout=120)
+                           f"NestedPodsFlow/{run_id}/work/3-2-5"], capture_output=True, text=True, timeout=120)
     assert logs.returncode == 0, logs.stderr
-    assert f"task 2_5 on {retry['name']}" in logs.stdout
+    assert f"task 3-2-5 on {retry['name']}" in logs.stdout
 
     # Bulk polling: requests per task stay a small constant (one create each, the rest shared).
     served = emulator.requests(since=mark, namespace=ns)

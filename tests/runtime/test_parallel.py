@@ -45,8 +45,8 @@ def test_nodes_rendezvous_over_tcp_and_the_join_sees_every_node(nodes):
     assert gather.worlds == [list(range(nodes))] * nodes
     assert gather.main_ips == ["127.0.0.1"]
     assert gather.num_nodes_seen == [nodes]
-    assert gather.controls == ["0"]  # node 0's task is the control task
-    assert gather.task_ids == sorted(str(i) for i in range(nodes))
+    assert gather.controls == ["2-0"]  # node 0's task (step 2, node 0) is the control task
+    assert gather.task_ids == sorted(f"2-{i}" for i in range(nodes))
     assert sorted(t.id for t in run["train"].tasks()) == gather.task_ids
 
 
