@@ -15,7 +15,7 @@ __all__ = [
     "environment", "kubernetes", "parallel", "project", "pypi", "resources", "retry", "schedule",
     "secrets", "step", "timeout", "trigger_on_finish", "FlowassetsError", "flow_to_job",
     "build_definitions", "FlowTranslator", "FlowTranslatorSettings", "parallel_map",
-    "flow_to_assets", "FlowComponent", "dead_driver_sensor",
+    "flow_to_assets", "FlowComponent", "dead_driver_sensor", "Runner", "NBRunner",
 ]
 
 _LAZY = {
@@ -26,6 +26,8 @@ _LAZY = {
     "flow_to_assets": ("flowassets.translate.assets", "flow_to_assets"),
     "FlowComponent": ("flowassets.component", "FlowComponent"),
     "dead_driver_sensor": ("flowassets.client.recovery", "dead_driver_sensor"),
+    "Runner": ("flowassets.runner", "Runner"),
+    "NBRunner": ("flowassets.runner", "NBRunner"),
 }
 
 
