@@ -144,3 +144,14 @@ def test_a_failed_run_then_resume_through_the_runner(tmp_path):
 async def _resume_async(runner: Runner, step: str):
     running = await runner.async_resume(step_to_rerun=step)
     return await running.wait()
+
+
+def test_nbrunner_runs_a_class_from_a_module_file_from_that_file(tmp_path):
+    from flowassets import NBRunner
+    from tests.runner.test_source import FLOWS, load_without_registering
+
+    cls = load_without_registering(FLOWS / "loaded_flow.py")
+    runner = NBRunner(cls, show_output=False, base_dir=str(tmp_path))
+    assert runner.tmp_flow_file is None and runner.runner.flow_file == str(FLOWS / "loaded_flow.py")
+    assert runner.nbrun(factor=3).data.total == 18
+    assert list(tmp_path.glob("*.py")) == []

@@ -8,10 +8,12 @@ process, while what would import the flow elsewhere is refused when the job is b
 
 from __future__ import annotations
 
+import builtins
 import importlib.util
 import inspect
 import sys
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
@@ -68,10 +70,17 @@ def test_a_class_made_by_exec_is_still_refused_with_a_fix():
 
 
 @pytest.fixture(scope="module")
-def shell() -> InteractiveShell:
+def shell() -> Iterator[InteractiveShell]:
+    """IPython puts its own ``__main__`` module and a few builtins in place: put them back after,
+    so the rest of this test process does not look like a notebook."""
+    main, names = sys.modules["__main__"], set(vars(builtins))
     config = Config()
     config.HistoryManager.hist_file = ":memory:"
-    return InteractiveShell.instance(config=config)
+    yield InteractiveShell.instance(config=config)
+    InteractiveShell.clear_instance()
+    sys.modules["__main__"] = main
+    for name in set(vars(builtins)) - names:
+        delattr(builtins, name)
 
 
 def run_cell(shell: InteractiveShell, code: str) -> None:
