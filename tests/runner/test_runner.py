@@ -155,3 +155,35 @@ def test_nbrunner_runs_a_class_from_a_module_file_from_that_file(tmp_path):
     assert runner.tmp_flow_file is None and runner.runner.flow_file == str(FLOWS / "loaded_flow.py")
     assert runner.nbrun(factor=3).data.total == 18
     assert list(tmp_path.glob("*.py")) == []
+
+
+SLEEPY_FLOW = '''\
+import time
+from flowassets import FlowSpec, step
+
+
+class SleepyFlow(FlowSpec):
+    @step
+    def start(self):
+        time.sleep(600)
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+'''
+
+
+def test_wait_past_its_timeout_stops_the_run(tmp_path):
+    flow = tmp_path / "sleepy.py"
+    flow.write_text(SLEEPY_FLOW)
+
+    async def scenario():
+        runner = Runner(str(flow), show_output=False)
+        running = await runner.async_run()
+        await running.wait(timeout=0.5)  # the start step sleeps 600 s
+        return running
+
+    running = asyncio.run(scenario())
+    assert running.status == "timeout" and running.returncode is not None
+    assert running.run.status == "CANCELED"  # SIGTERM, as Ctrl-C: the CLI ends the run so
