@@ -148,7 +148,7 @@ async def _resume_async(runner: Runner, step: str):
 
 def test_nbrunner_runs_a_class_from_a_module_file_from_that_file(tmp_path):
     from flowassets import NBRunner
-    from tests.runner.test_source import FLOWS, load_without_registering
+    from tests.runner.support import FLOWS, load_without_registering
 
     cls = load_without_registering(FLOWS / "loaded_flow.py")
     runner = NBRunner(cls, show_output=False, base_dir=str(tmp_path))
@@ -165,6 +165,7 @@ from flowassets import FlowSpec, step
 class SleepyFlow(FlowSpec):
     @step
     def start(self):
+        open("started", "w").close()
         time.sleep(600)
         self.next(self.end)
 
@@ -179,8 +180,10 @@ def test_wait_past_its_timeout_stops_the_run(tmp_path):
     flow.write_text(SLEEPY_FLOW)
 
     async def scenario():
-        runner = Runner(str(flow), show_output=False)
+        runner = Runner(str(flow), show_output=False, cwd=str(tmp_path))
         running = await runner.async_run()
+        while not (tmp_path / "started").exists() and running.returncode is None:
+            await asyncio.sleep(0.05)  # the run is executing its start step: it can be canceled
         await running.wait(timeout=0.5)  # the start step sleeps 600 s
         return running
 

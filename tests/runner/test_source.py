@@ -9,10 +9,8 @@ process, while what would import the flow elsewhere is refused when the job is b
 from __future__ import annotations
 
 import builtins
-import importlib.util
 import inspect
 import sys
-from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -26,16 +24,8 @@ from flowassets.client.instance import get_instance
 from flowassets.errors import FlowDefinitionError
 from flowassets.graph.build import build_graph
 from flowassets.translate.translator import FlowTranslator, FlowTranslatorSettings
+from tests.runner.support import FLOWS, load_without_registering
 
-FLOWS = Path(__file__).resolve().parent / "flows"
-
-
-def load_without_registering(path: Path) -> type:
-    spec = importlib.util.spec_from_file_location("loaded_without_entry", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert "loaded_without_entry" not in sys.modules
-    return module.LoadedFlow
 
 
 def test_a_module_run_without_sys_modules_entry_translates_and_runs():
