@@ -5,6 +5,7 @@ refused before anything starts, resume."""
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 from pathlib import Path
 
@@ -27,12 +28,15 @@ def runs_in_instance() -> int:
 
 def test_blocking_run_returns_the_finished_run_with_parameters_and_tags():
     with Runner(str(PARAMS_FLOW), show_output=False).run(
-            count=5, loud=True, config={"b": 2}, label="-dash", tags=["nb", "exp"]) as running:
+            count=5, loud=True, config={"b": 2}, label="-dash", tags=["runner-tag-one", "runner-tag-two"]) as running:
         assert (running.status, running.returncode) == ("successful", 0)
         run = running.run
         assert run.successful
         assert run.data.summary == (5, 0.5, True, "-dash", {"b": 2})
-        assert run.tags["flowassets/tags"] == "nb,exp"
+        # The tags reach `flowassets run --tag`, which records them on the Dagster run.
+        assert running.command.argv.count("--tag") == 2
+        recorded = json.dumps(get_instance(recover=False).get_run_by_id(run.id).tags)
+        assert "runner-tag-one" in recorded and "runner-tag-two" in recorded
         assert f"Run {run.id}" in running.stdout  # the CLI's own output, kept
         stdout_file = running.command.log_files["stdout"]
     assert not Path(stdout_file).exists()  # leaving the block cleaned up
