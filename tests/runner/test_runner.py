@@ -27,8 +27,9 @@ def runs_in_instance() -> int:
 
 
 def test_blocking_run_returns_the_finished_run_with_parameters_and_tags():
+    tags = ["runner-tag-one", "runner-tag-two"]
     with Runner(str(PARAMS_FLOW), show_output=False).run(
-            count=5, loud=True, config={"b": 2}, label="-dash", tags=["runner-tag-one", "runner-tag-two"]) as running:
+            count=5, loud=True, config={"b": 2}, label="-dash", tags=tags) as running:
         assert (running.status, running.returncode) == ("successful", 0)
         run = running.run
         assert run.successful
