@@ -20,6 +20,7 @@ __all__ = [
     "build_definitions", "FlowTranslator", "FlowTranslatorSettings", "parallel_map",
     "flow_to_assets", "FlowComponent", "dead_driver_sensor", "user_step_decorator",
     "UserStepDecorator", "USER_SKIP_STEP", "StepMutator", "FlowMutator", "MutableStep", "MutableFlow",
+    "Runner", "NBRunner",
 ]
 
 _LAZY = {
@@ -30,6 +31,8 @@ _LAZY = {
     "flow_to_assets": ("flowassets.translate.assets", "flow_to_assets"),
     "FlowComponent": ("flowassets.component", "FlowComponent"),
     "dead_driver_sensor": ("flowassets.client.recovery", "dead_driver_sensor"),
+    "Runner": ("flowassets.runner", "Runner"),
+    "NBRunner": ("flowassets.runner", "NBRunner"),
 }
 
 

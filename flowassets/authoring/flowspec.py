@@ -80,10 +80,14 @@ class FlowSpec:
 
     @property
     def script_name(self) -> str:
-        import inspect
         import os
 
-        return os.path.basename(inspect.getfile(type(self)))
+        from .source import class_source, flow_file
+
+        # A flow from a notebook cell has no file: the cell's name is where it is written.
+        source = class_source(type(self))
+        path = flow_file(type(self)) or (source.file if source else type(self).__name__)
+        return os.path.basename(path)
 
     # -- foreach ---------------------------------------------------------------------------
     @property

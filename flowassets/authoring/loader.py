@@ -14,12 +14,14 @@ from types import ModuleType
 from ..errors import FlowassetsError
 
 
-def import_file(path: str) -> ModuleType:
+def import_file(path: str, fresh: bool = False) -> ModuleType:
+    """``fresh``: import the file again even if this process did already (the Runner checks a
+    file the user may have edited since, in a long-lived notebook process)."""
     path = os.path.abspath(path)
     if not os.path.exists(path):
         raise FlowassetsError(f"flow file {path} does not exist.")
     name = "flowassets_user_" + os.path.splitext(os.path.basename(path))[0].replace("-", "_")
-    if name in sys.modules and getattr(sys.modules[name], "__file__", None) == path:
+    if not fresh and name in sys.modules and getattr(sys.modules[name], "__file__", None) == path:
         return sys.modules[name]
     directory = os.path.dirname(path)
     if directory not in sys.path:
@@ -45,8 +47,8 @@ def flow_classes(module: ModuleType) -> list[type]:
         obj for obj in found if is_flow_class(obj) and obj.__module__ == module.__name__))
 
 
-def load_flow_class(path: str, name: str | None = None) -> type:
-    module = import_file(path)
+def load_flow_class(path: str, name: str | None = None, fresh: bool = False) -> type:
+    module = import_file(path, fresh)
     classes = flow_classes(module)
     if name is not None:
         for cls in classes:

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..authoring.decorators import step_decorators
 from ..authoring.mutators import apply_mutators
+from ..authoring.source import class_source, flow_file
 from ..authoring.user_decorators import step_function_of
 from ..errors import Problem
 from . import model
@@ -43,7 +44,7 @@ class ParsedStep:
 @dataclass
 class ParsedFlow:
     name: str
-    file: str | None
+    file: str | None  # a .py file that defines the flow when imported; None: a notebook cell
     steps: dict[str, ParsedStep]
     assigned_names: set[str]  # every `self.X = ...` seen anywhere in the class
     dynamic_setattr: bool  # a setattr(self, <expr>, ...) makes assigned_names incomplete
@@ -73,19 +74,18 @@ def parse_flow(cls: type) -> ParsedFlow:
     for klass in cls.__mro__:
         if klass is object or klass.__module__.startswith("flowassets."):
             continue
-        try:
-            lines, start = inspect.getsourcelines(klass)
-            file = inspect.getsourcefile(klass)
-        except (OSError, TypeError):
+        source = class_source(klass)
+        if source is None:
             if any(name in vars(klass) for name in funcs):
                 problems.append(Problem(
                     "source-unavailable", flow,
                     f"the source of class {klass.__name__} cannot be read, so its steps' "
                     "self.next() calls cannot be found.",
-                    fix="define the flow in a .py file (not in a REPL or exec string).",
+                    fix="define the flow in a .py file or a notebook cell (not in an exec string).",
                 ))
             continue
-        tree = ast.parse(textwrap.dedent("".join(lines)))
+        file, start = source.file, source.start
+        tree = ast.parse(textwrap.dedent("".join(source.lines)))
         class_def = tree.body[0]
         for node in ast.walk(class_def):
             if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) and _is_self(node.value):
@@ -109,14 +109,7 @@ def parse_flow(cls: type) -> ParsedFlow:
             _read_signature(flow, parsed, node)
             _read_transition(flow, parsed, node, offset)
         steps[name] = parsed
-    return ParsedFlow(flow, _file_of(cls), steps, assigned, dynamic, problems)
-
-
-def _file_of(cls: type) -> str | None:
-    try:
-        return inspect.getsourcefile(cls)
-    except (OSError, TypeError):
-        return None
+    return ParsedFlow(flow, flow_file(cls), steps, assigned, dynamic, problems)
 
 
 def _is_self(node: ast.AST) -> bool:

@@ -9,7 +9,6 @@ and listens on its own pod IP; nodes 1..N-1 are created once that IP is known, w
 
 from __future__ import annotations
 
-import inspect
 import pickle
 from typing import Any, Callable, Iterator
 
@@ -29,7 +28,7 @@ def run_in_pods(todo: list[TaskSpec], ctx: RunContext, target: PodTarget,
     backend = ctx.store.backend
     location = location_of(backend)
     flow = ctx.graph.flow_name
-    flow_file = inspect.getfile(ctx.flow_cls)
+    flow_file = ctx.graph.file  # the pod imports the flow from it (never None: translate checks)
 
     gang = ctx.graph.is_parallel_node(ctx.graph[todo[0].step]) if todo else False
 

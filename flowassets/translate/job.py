@@ -8,7 +8,7 @@ from typing import Any, Iterable, Mapping
 
 import dagster as dg
 
-from ..errors import FlowassetsError
+from ..errors import FlowassetsError, FlowDefinitionError, Problem
 from ..graph import model
 from ..graph.build import build_flow, build_graph, flow_class_of, is_flow_class
 from ..runtime.resource import FlowRuntimeResource
@@ -63,6 +63,7 @@ def flow_to_job(flow_cls: type, translator: FlowTranslator | None = None,
         translator = copy.copy(translator)
         translator.settings = replace(translator.settings, configs=dict(configs))
     flow_cls, graph = build_flow(flow_cls, translator.settings.configs)
+    check_runs_without_file(graph, translator)
     ops = {name: build_step_op(translator, flow_cls, graph, graph[name]) for name in graph.order}
     deps: dict[dg.NodeInvocation, dict[str, Any]] = {}
     for node in graph:
@@ -83,6 +84,40 @@ def flow_to_job(flow_cls: type, translator: FlowTranslator | None = None,
         resource_defs=_resources(resources), executor_def=translator.get_executor(graph),
         tags=dict(translator.get_job_tags(graph)), metadata=dict(translator.get_job_metadata(graph)),
     )
+
+
+#: What to do with a notebook flow that needs other processes; the Runner is named, not imported.
+NOTEBOOK_FIX = ("save the flow's cell to a .py file and run that (`flowassets run FILE`, or "
+                "flowassets.Runner(FILE)), or run it with flowassets.NBRunner(FlowClass), which "
+                "writes the cell to a file and runs it so.")
+
+
+def check_runs_without_file(graph: model.FlowGraph, translator: FlowTranslator) -> None:
+    """A flow defined in a notebook cell has no file (``graph.file`` is None): it exists only in
+    this process. Its job runs here (``execute_in_process``; tasks fork and inherit the class),
+    but a step worker, a task pod or an ECS task imports the flow from its file: refused now,
+    naming each such step, rather than failing in a pod."""
+    if graph.file is not None:
+        return
+    cell = next((node.file for node in graph if node.file), "a notebook cell")
+    where = f"defined in {cell}, so it has no file that another process can import"
+    problems = []
+    executor = translator.settings.executor
+    if executor not in (None, "in_process"):
+        problems.append(Problem(
+            "flow-without-file", graph.flow_name,
+            f"the {executor!r} executor runs steps in other processes, but the flow is {where}.",
+            fix=NOTEBOOK_FIX))
+    for node in graph:
+        elsewhere = ("on Kubernetes" if translator.get_k8s_config(graph, node) is not None else
+                     "on AWS Batch (ECS)" if translator.get_ecs_tags(graph, node) is not None else None)
+        if elsewhere:
+            problems.append(Problem(
+                "flow-without-file", graph.flow_name,
+                f"the step runs {elsewhere}, where its tasks import the flow, but the flow is {where}.",
+                node.name, node.file, node.line, NOTEBOOK_FIX))
+    if problems:
+        raise FlowDefinitionError(problems)
 
 
 def build_definitions(flows: Iterable[type], translator: FlowTranslator | None = None,
