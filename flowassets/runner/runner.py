@@ -18,6 +18,7 @@ import os
 import sys
 from typing import Any
 
+from ..errors import FlowassetsError
 from ..graph import model
 from .arguments import (
     RESUME_OPTIONS, RUN_OPTIONS, TOP_LEVEL_OPTIONS, option_arguments, parameter_arguments,
@@ -43,10 +44,17 @@ class Runner:
         self.env = {**os.environ, **(env or {})}
         self.cwd = os.path.abspath(cwd or os.getcwd())
         self.file_read_timeout = file_read_timeout
-        self.graph: model.FlowGraph = load_graph(self.flow_file, kwargs.get("flow"))
+        files, texts = config_sources(kwargs.pop("config", None), kwargs.pop("config_value", None),
+                                      self.cwd)
+        self.graph: model.FlowGraph = load_graph(self.flow_file, kwargs.get("flow"), files, texts,
+                                                 self.env)
         given = {k: v for k, v in kwargs.items() if k != "flow"}
         self.top_level_arguments = option_arguments(self.graph.flow_name, given, TOP_LEVEL_OPTIONS,
                                                     "Runner")
+        for name, path in files.items():
+            self.top_level_arguments += ["--config", name, path]
+        for name, text in texts.items():
+            self.top_level_arguments += ["--config-value", name, text]
         self._commands: list[CommandProcess] = []
         self._instance: Any = None
 
@@ -130,13 +138,36 @@ class Runner:
         return ExecutingRun(self, command, Flow(self.graph.flow_name, self._instance)[run_id])
 
 
-def load_graph(flow_file: str, flow: str | None) -> model.FlowGraph:
+def config_sources(config: Any, config_value: Any, cwd: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Metaflow's Runner options ``config=[(name, file)]`` and ``config_value=[(name, value)]``
+    (a value that is not text is written as JSON, as Metaflow's Runner does)."""
+    import json
+
+    def pairs(given: Any, what: str) -> list[tuple[str, Any]]:
+        items = list((given or {}).items()) if isinstance(given, dict) else list(given or [])
+        if not all(isinstance(i, (tuple, list)) and len(i) == 2 for i in items):
+            raise FlowassetsError(f"Runner option {what!r} takes (name, value) pairs, got {given!r}")
+        return [(str(k), v) for k, v in items]
+
+    files = {k: os.path.join(cwd, str(v)) for k, v in pairs(config, "config")}
+    texts = {k: v if isinstance(v, str) else json.dumps(v) for k, v in pairs(config_value, "config_value")}
+    return files, texts
+
+
+def load_graph(flow_file: str, flow: str | None, files: dict[str, str] | None = None,
+               texts: dict[str, str] | None = None,
+               environ: dict[str, str] | None = None) -> model.FlowGraph:
     """The flow as the subprocess will see it: the file imported afresh (it may have been
-    edited since this process last imported it), then checked."""
+    edited since this process last imported it), built with the config values it will get
+    (given, else Metaflow's variables in the run's environment, else defaults), then checked."""
     from ..authoring.loader import load_flow_class
     from ..graph.build import build_graph
+    from ..graph.configs import resolve_config_values, sources_from_env
 
-    return build_graph(load_flow_class(flow_file, flow, fresh=True))
+    cls = load_flow_class(flow_file, flow, fresh=True)
+    env_files, env_texts = sources_from_env(environ)
+    values = resolve_config_values(cls, files or env_files, texts or env_texts)
+    return build_graph(cls, values)
 
 
 def instance_for(env: dict[str, str], cwd: str) -> Any:
