@@ -48,7 +48,7 @@ def test_task_output_is_batched_into_few_events_and_store_is_tagged(tmp_path: Pa
     text = "\n".join(messages)
     for i in range(20):
         assert f"item-{i}-done" in text
-        assert f"[work/{i} (attempt 0)]" in text
+        assert f"[work/2-{i} (attempt 0)]" in text  # ids: step number, foreach index
     assert 1 <= len(messages) < 20
     store = instance.get_run_by_id(run_id).tags["flowassets/datastore"]
     assert store == f"local:{os.environ['FLOWASSETS_DATASTORE_SYSROOT_LOCAL']}"

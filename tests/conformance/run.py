@@ -41,7 +41,8 @@ NOT_PORTED = {
     "resume_ubf_basic_foreach": "Metaflow-internal unbounded-foreach test decorator",
     "resume_ubf_foreach_join": "Metaflow-internal unbounded-foreach test decorator",
     "extensions": "Metaflow extension packages (metaflow_extensions) are not loaded",
-    "custom_decorators": "user step decorators / mutators are not supported",
+    "custom_decorators": "the upstream file is empty; user step decorators and mutators are "
+                         "compared with Metaflow in tests/metaflow_files/test_custom_decorators.py",
     "large_mflog": "Metaflow's mflog log format",
     "s3_failure": "Metaflow's S3 datastore internals",
     "large_artifact": "disabled in Metaflow's own local context too",

@@ -22,6 +22,10 @@ PASSING = [
     "resume_foreach_split:nested-foreach",  # fails, then `flowassets resume` from the failure
     "merge_artifacts:single-and-branch",  # run-unique task ids: branches conflict as in Metaflow
     "current_singleton:single-linear-step",  # current.run / current.task kept as artifacts
+    "basic_config_parameters:single-linear-step",  # Config, config_expr in decorators, ctx.configs
+    "dynamic_parameters:single-linear-step",  # callable defaults with a ParameterContext
+    "basic_include:single-linear-step",  # IncludeFile: text, utf8, binary, env override, absent
+    "basic_tags:single-linear-step",  # --tag values and @project reach current and the run
 ]
 UNSUPPORTED = "recursive_switch:recursive_switch"  # a switch looping back: Dagster jobs are acyclic
 
