@@ -35,11 +35,12 @@ class ReviewFlow(FlowSpec):
     @step
     def join(self, inputs):
         self.passed = sorted(i.verdict[0] for i in inputs if i.verdict[1])
+        self.total = sum(1 for _ in inputs)
         self.next(self.end)
 
     @step
     def end(self):
-        print(f"{len(self.passed)} of {len(self.rows)} passed: {', '.join(self.passed)}")
+        print(f"{len(self.passed)} of {self.total} passed: {', '.join(self.passed)}")
 
 
 if __name__ == "__main__":

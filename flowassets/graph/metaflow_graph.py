@@ -58,7 +58,11 @@ def _convert(attr: str, param: Any) -> Parameter:
         if getattr(param, "separator", None):
             given["separator"] = param.separator
         if type(given.get("default")).__name__ == "DeployTimeField":
-            given["default"] = given["default"].fun
+            wrapped = given["default"]
+            # IncludeFile.init() wraps its default path for upload: the path the user wrote is
+            # kept as the field's representation. Other Parameters wrap their callable default.
+            is_file = type(given.get("type")).__name__ == "FilePathClass"
+            given["default"] = wrapped.user_print_representation if is_file else wrapped.fun
     else:
         given = {k: v for k, v in {**param.kwargs, **param._override_kwargs}.items()
                  if v is not None}

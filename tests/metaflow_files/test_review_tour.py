@@ -16,8 +16,8 @@ from nbclient import NotebookClient
 
 from tests.metaflow_compat.harness import (
     _FLOWASSETS_READER, _METAFLOW_READER, Comparison, _flowassets_env, _metaflow_env,
-    _run_and_read,
 )
+from tests.metaflow_files.harness import _run_and_read
 
 TOUR = Path(__file__).resolve().parents[2] / "examples" / "metaflow_tour"
 SETTINGS = '{"cpu": 2, "threshold": 15}'
@@ -38,7 +38,6 @@ def test_review_flow_under_flowassets_matches_metaflow(tmp_path):
          "--config-value", "settings", SETTINGS], fa, _flowassets_env(fa), _FLOWASSETS_READER,
         "ReviewFlow", "cli")
     Comparison(metaflow, flowassets).assert_same()
-    assert "2 of 4 passed: ada, dee" in flowassets.output
 
 
 def test_review_flow_refuses_a_bad_config_before_running(tmp_path):
@@ -67,7 +66,7 @@ def test_review_notebook_runs_through_the_runner(tmp_path):
     finally:
         os.environ.clear()
         os.environ.update(saved)
-    outputs = ["".join(o.get("text", "") for o in cell.get("outputs", []))
+    outputs = ["".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("name") == "stdout")
                for cell in notebook.cells if cell.cell_type == "code"]
     assert outputs[0].strip() == "successful ['ada', 'dee']", outputs
     assert outputs[1].splitlines() == [

@@ -134,6 +134,7 @@ def test_a_notebook_flow_is_refused_where_another_process_must_import_it(shell):
     assert (problem.code, problem.flow, problem.step) == ("flow-without-file", "PodCellFlow", "body")
     assert "Kubernetes" in problem.message and "NBRunner" in problem.fix
     # Another executor runs steps in other processes too: refused for the whole flow.
+    run_cell(shell, CELL_FLOW)  # this test's own cell: never rely on another test's
     with pytest.raises(FlowDefinitionError) as caught:
         flow_to_job(shell.user_ns["CellFlow"],
                     FlowTranslator(FlowTranslatorSettings(executor="multiprocess")))
