@@ -295,7 +295,7 @@ def step_functions(cls: type) -> dict[str, Any]:
             value = step_function_of(value)
             if callable(value) and getattr(value, "is_step", False):
                 steps[name] = value
-            elif name in steps:
+            elif name in steps and not getattr(value, "is_step", False):
                 del steps[name]
     return steps
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..authoring.decorators import step_decorators
-from ..authoring.mutators import apply_mutators
+from ..authoring.mutators import apply_mutators, step_functions
 from ..authoring.source import class_source, flow_file
 from ..authoring.user_decorators import step_function_of
 from ..errors import Problem
@@ -51,16 +51,6 @@ class ParsedFlow:
     problems: list[Problem]
 
 
-def step_functions(cls: type) -> dict[str, Any]:
-    steps: dict[str, Any] = {}
-    for klass in reversed(cls.__mro__):
-        for name, value in vars(klass).items():
-            value = step_function_of(value)
-            if callable(value) and getattr(value, "is_step", False):
-                steps[name] = value
-            elif name in steps and not getattr(value, "is_step", False):
-                del steps[name]
-    return steps
 
 
 def parse_flow(cls: type) -> ParsedFlow:
