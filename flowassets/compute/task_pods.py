@@ -239,12 +239,17 @@ def run_pod_jobs(jobs: Iterable[PodJob], target: PodTarget, max_pods: int,
         while waiting is not None or live:
             pods = _live_task_pods(target)
             by_job = {(p.metadata.labels or {}).get("job-name"): p for p in pods}
+            # Ended tasks are read before any new Job is made: a failed task stops the step (the
+            # caller closes this generator), and a pod created in between would be one too many.
+            for name, state in list(live.items()):
+                outcome = _check(state, by_job.get(name), target, backend)
+                if outcome is not None:
+                    del live[name]
+                    yield outcome
             # A Job counts against the limit while its pod is listed, or until its pod was first
-            # seen; one seen and gone has freed its slot, so new Jobs are created before the
-            # finished ones' results are read (each read is a round trip to the store).
+            # seen (the job controller has not made it yet).
             unseen = sum(1 for name, state in live.items() if not state.seen and name not in by_job)
             room = max(1, max_pods) - len(pods) - unseen
-            created: set[str] = set()
             while waiting is not None and room > 0:
                 if waiting.needs is not None:
                     extra = waiting.needs(pods)
@@ -253,15 +258,7 @@ def run_pod_jobs(jobs: Iterable[PodJob], target: PodTarget, max_pods: int,
                     waiting = replace(waiting, env={**waiting.env, **extra}, needs=None)
                 _create(target, waiting)
                 live[waiting.name] = _Live(waiting, time.monotonic())
-                created.add(waiting.name)
                 waiting, room = next(queue, None), room - 1
-            for name, state in list(live.items()):
-                if name in created:
-                    continue  # made a moment ago: nothing to read yet
-                outcome = _check(state, by_job.get(name), target, backend)
-                if outcome is not None:
-                    del live[name]
-                    yield outcome
             if waiting is not None or live:
                 time.sleep(target.poll_s)
     finally:
