@@ -173,12 +173,20 @@ class HybridStepHandler(StepHandler):
             return CheckStepHealthResult.unhealthy(self.explained.pop(step))
         job_name, namespace = self.k8s_jobs.get(step) or (
             self.k8s._get_k8s_step_job_name(context), self.k8s._get_container_context(context).namespace)
-        waited = time.monotonic() - self._launched_at.get(step, time.monotonic())
-        problem = pod_diagnosis.diagnose_step_job(self.k8s._api_client, job_name, namespace, waited,
-                                                  self._pending_timeout_s)
+        def diagnose() -> str | None:
+            waited = time.monotonic() - self._launched_at.get(step, time.monotonic())
+            return pod_diagnosis.diagnose_step_job(self.k8s._api_client, job_name, namespace, waited,
+                                                   self._pending_timeout_s)
+
+        problem = diagnose()
         if problem is not None:
             return CheckStepHealthResult.unhealthy(problem)
-        return self.k8s.check_step_health(context)
+        result = self.k8s.check_step_health(context)
+        if not result.is_healthy:
+            # The Job failed between the two reads (dagster-k8s read it later): explain it now
+            # rather than pass on "Discovered failed Kubernetes job" without pod or reason.
+            problem = diagnose()
+        return CheckStepHealthResult.unhealthy(problem) if problem else result
 
     def terminate_step(self, context: StepHandlerContext) -> Iterator[DagsterEvent]:
         if self.on_kubernetes(context):
