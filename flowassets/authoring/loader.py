@@ -12,6 +12,7 @@ import sys
 from types import ModuleType
 
 from ..errors import FlowassetsError
+from .flow_classes import flow_class_of, is_flow_class
 
 
 def import_file(path: str, fresh: bool = False) -> ModuleType:
@@ -40,8 +41,6 @@ def import_file(path: str, fresh: bool = False) -> ModuleType:
 
 
 def flow_classes(module: ModuleType) -> list[type]:
-    from ..graph.build import flow_class_of, is_flow_class
-
     found = (flow_class_of(obj) for obj in vars(module).values())
     return list(dict.fromkeys(
         obj for obj in found if is_flow_class(obj) and obj.__module__ == module.__name__))

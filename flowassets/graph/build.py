@@ -15,6 +15,7 @@ from ..authoring.decorators import flow_decorators, step_decorators
 from ..authoring.flowspec import RESERVED_NAMES
 from ..errors import DecoratorError, FlowDefinitionError, GraphError, Problem
 from ..authoring.configs import bound_configs
+from ..authoring.flow_classes import flow_class_of, is_flow_class, is_metaflow_class  # noqa: F401 - re-exported
 from . import model
 from .configs import config_values_key, own_configs, resolve_config_values, resolved_decorators
 from .parameter_specs import parameter_specs
@@ -41,7 +42,7 @@ def build_flow(cls: type, configs: Mapping[str, Any] | None = None) -> tuple[typ
     key = "defaults" if configs is None else config_values_key(configs)
     if key in per_values:
         return per_values[key]
-    if getattr(cls, "_graph", None) is not None and _is_metaflow_class(cls):
+    if getattr(cls, "_graph", None) is not None and is_metaflow_class(cls):
         from .metaflow_configs import prepare_metaflow_class
         from .metaflow_graph import graph_from_metaflow
 
@@ -52,14 +53,6 @@ def build_flow(cls: type, configs: Mapping[str, Any] | None = None) -> tuple[typ
         result = (cls, _build(cls, config_values=values))
     per_values[key] = per_values[config_values_key(result[1].config_values())] = result
     return result
-
-
-def is_metaflow_class(cls: type) -> bool:
-    return _is_metaflow_class(cls)
-
-
-def _is_metaflow_class(cls: type) -> bool:
-    return any(k.__module__ == "metaflow.flowspec" for k in cls.__mro__)
 
 
 def _build(cls: type, parameter_holder: type | None = None,
@@ -359,20 +352,3 @@ def problems_of(cls: type) -> tuple[Problem, ...]:
     except FlowDefinitionError as err:
         return err.problems
     return ()
-
-
-def flow_class_of(obj: Any) -> Any:
-    """The flow class under a Metaflow FlowMutator applied bare (``@MyMutator class F``), which
-    leaves the mutator object in the module under the class's name; anything else unchanged."""
-    inner = getattr(obj, "_flow_cls", None) if not isinstance(obj, type) else None
-    return inner if isinstance(inner, type) else obj
-
-
-def is_flow_class(obj: Any) -> bool:
-    from ..authoring.flowspec import FlowSpec
-
-    if not isinstance(obj, type):
-        return False
-    if issubclass(obj, FlowSpec) and obj is not FlowSpec:
-        return True
-    return _is_metaflow_class(obj) and obj.__name__ != "FlowSpec"

@@ -18,6 +18,7 @@ import os
 from typing import Any, Mapping
 
 from ..authoring.configs import Config, ConfigValue, ParameterContext
+from ..authoring.flow_classes import is_metaflow_class
 from ..errors import FlowassetsError
 
 CONFIG_FILES_ENV = "METAFLOW_FLOW_CONFIG"
@@ -63,8 +64,6 @@ def resolve_config_values(cls: type, files: Mapping[str, str] | None = None,
                           values: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Every config of the flow -> its value: ``values`` as given (already parsed), else
     ``files`` (read and parsed), else ``texts`` (parsed), else the flow's default."""
-    from .build import is_metaflow_class
-
     values = dict(values or {})
     files = {k: v for k, v in (files or {}).items() if k not in values}
     texts = {k: v for k, v in (texts or {}).items() if k not in values}
