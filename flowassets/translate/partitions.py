@@ -269,3 +269,38 @@ def declared_partitions(graph: model.FlowGraph) -> tuple[dg.PartitionsDefinition
     args = dict(spec.args)
     parameter = args.pop("parameter", None)
     return partitions_def_from_args(graph.flow_name, args, graph.file, spec.line), parameter
+
+
+def partitioning_of(job_def: Any) -> FlowPartitioning | None:
+    """The ``FlowPartitioning`` a job was built with (its ``PartitionedConfig`` runs our
+    ``run_config``), or None: how the CLI learns which Parameter is the partition key."""
+    config = getattr(job_def, "partitioned_config", None)
+    owner = getattr(getattr(config, "run_config_for_partition_key_fn", None), "__self__", None)
+    return owner if isinstance(owner, FlowPartitioning) else None
+
+
+def launch_partition_tags(job_def: Any, parameters: Mapping[str, Any], instance: Any) -> dict[str, str]:
+    """Tags that make a run launched with the partition Parameter's value (``flowassets run
+    FILE --date 2026-01-05``) that partition's run, as a launchpad or backfill run is; a key
+    the partitions do not have, or no value, is refused before the run exists."""
+    partitioning = partitioning_of(job_def)
+    if partitioning is None:
+        return {}
+    name, flow = partitioning.parameter.name, partitioning.flow_name
+    value = parameters.get(partitioning.config_key)
+    if value is None:
+        raise ParameterError(f"flow {flow} is partitioned by Parameter {name!r}: pass --{name} "
+                             "KEY, the partition to run.")
+    partitions_def = partitioning.partitions_def
+    with dg.partition_loading_context(dynamic_partitions_store=instance):
+        if partitioning.parameter.type_name == "str":  # the value is the key
+            key = value if partitions_def.has_partition_key(value) else None
+        else:  # static keys that convert to numbers: "3" for 3
+            key = next((k for k in partitions_def.get_partition_keys()
+                        if partitioning.value(k) == value), None)
+        if key is None:
+            keys = partitions_def.get_partition_keys()
+            shown = f"{keys[:2]} ... {keys[-2:]}" if len(keys) > 4 else str(keys)
+            raise ParameterError(f"flow {flow}: --{name} {value!r} is not one of its partitions "
+                                 f"({shown if keys else 'none yet'}).")
+    return {PARTITION_TAG: key}
