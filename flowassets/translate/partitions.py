@@ -130,12 +130,24 @@ def partitions_def_from_args(flow: str, args: Mapping[str, Any], file: str | Non
             raise refuse("dynamic partitions are named by a string (dynamic=\"regions\"), "
                          "without end or timezone; add keys with instance.add_dynamic_partitions.")
         return dg.DynamicPartitionsDefinition(name=value)
-    kwargs = dict(value) if isinstance(value, Mapping) else {"start_date": _date_text(value)}
+    kwargs = dict(value) if isinstance(value, Mapping) else {"start_date": value}
+    accepted = _named_arguments(TIME_KINDS[kind])
+    if set(kwargs) - accepted:  # Dagster's classes take **kwargs and ignore what they do not know
+        raise refuse(f"{kind} partitions have no argument(s) {sorted(set(kwargs) - accepted)}; "
+                     f"{TIME_KINDS[kind].__name__} takes {', '.join(sorted(accepted))}.")
+    kwargs = {k: _date_text(v) if k in ("start_date", "end_date") else v for k, v in kwargs.items()}
     if "end" in extra:
         kwargs["end_date"] = _date_text(extra["end"])
     if "timezone" in extra:
         kwargs["timezone"] = extra["timezone"]
     return _built(refuse, lambda: TIME_KINDS[kind](**kwargs), f"{kind} partitions: ")
+
+
+def _named_arguments(cls: type) -> set[str]:
+    import inspect
+
+    params = inspect.signature(cls.__new__).parameters.values()
+    return {p.name for p in params if p.name != "cls" and p.kind is not p.VAR_KEYWORD}
 
 
 def _date_text(value: Any) -> Any:
@@ -206,20 +218,20 @@ def _type_problems(flow: str, partitions_def: dg.PartitionsDefinition, param: mo
                         "map onto more than one value; flowassets maps one dimension onto one "
                         "Parameter.", "partition by one dimension (time, static or dynamic).")]
     if type_name not in KEY_TYPES:
-        return [problem("partition-parameter-type", f"Parameter {name!r} is a {type_name} "
+        return [problem("partition-parameter-type", f"Parameter {name!r} is {_a(type_name)} "
                         "Parameter; a partition key is a string, and only a str, int or float "
                         "Parameter can hold it.", f"make it Parameter({name!r}, type=str).")]
     if type_name == "str":
         return []
     if not isinstance(partitions_def, dg.StaticPartitionsDefinition):
         kind = "dynamic" if isinstance(partitions_def, dg.DynamicPartitionsDefinition) else "time-window"
-        return [problem("partition-parameter-type", f"Parameter {name!r} is a {type_name}, but "
+        return [problem("partition-parameter-type", f"Parameter {name!r} is {_a(type_name)}, but "
                         f"{kind} partition keys are strings that do not convert to it "
                         f"({'unknown until run time' if kind == 'dynamic' else 'dates'}).",
                         f"make it Parameter({name!r}, type=str) and convert in the step.")]
     bad = [k for k in partitions_def.get_partition_keys() if not _converts(k, KEY_TYPES[type_name])]
     if bad:
-        return [problem("partition-parameter-type", f"Parameter {name!r} is a {type_name}, but "
+        return [problem("partition-parameter-type", f"Parameter {name!r} is {_a(type_name)}, but "
                         f"partition keys {bad[:5]} do not convert to {type_name}.",
                         f"use keys that do, or make it Parameter({name!r}, type=str).")]
     return []
@@ -247,6 +259,10 @@ def _schedule_problems(graph: model.FlowGraph, partitions_def: dg.PartitionsDefi
                         "write @schedule with no arguments (or pick hourly/daily/weekly/monthly "
                         f"partitions in @{DECORATOR}).")]
     return []
+
+
+def _a(type_name: str) -> str:
+    return f"an {type_name}" if type_name == "int" else f"a {type_name}"
 
 
 def _converts(key: str, to: type) -> bool:
