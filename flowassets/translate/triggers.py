@@ -1,7 +1,8 @@
 """Flow-level decorators that start runs: ``@schedule`` and ``@trigger_on_finish``.
 
 ``@schedule`` becomes a ``ScheduleDefinition`` (on a partitioned flow, Dagster's
-``build_schedule_from_partitioned_job``: each tick runs the latest partition); ``@trigger_on_finish(flow=...)`` a run-status
+``build_schedule_from_partitioned_job``: each tick runs the latest time partition, or every
+static key); ``@trigger_on_finish(flow=...)`` a run-status
 sensor that launches this flow's job when a run of the named flow succeeds. The sensor matches
 runs by the ``flowassets/flow`` tag, so the upstream flow may live in another Definitions.
 """
@@ -44,7 +45,7 @@ def _partitioned_schedule(graph: model.FlowGraph, job: dg.JobDefinition, cron: s
                           timezone: str | None) -> dg.ScheduleDefinition:
     """Time-window partitions: the partitions' cadence, each tick running the partition that
     just ended (``partitions.check_partitioning`` refused a cron of the flow's own). Static
-    partitions: the @schedule's cron, each tick running the last key."""
+    partitions have no latest one: the @schedule's cron, each tick running every key."""
     static = isinstance(job.partitions_def, dg.StaticPartitionsDefinition)
     return dg.build_schedule_from_partitioned_job(
         job, name=f"{job.name}_schedule",
