@@ -1,0 +1,131 @@
+"""A 10-partition backfill launched through the real Dagster webserver's GraphQL API
+(``launchPartitionBackfill``, what the UI's "Launch backfill" sends), carried out by a real
+``dagster-daemon`` (its backfill loop submits one run per partition; the DefaultRunLauncher starts
+each in its own process), and all 10 partitions read back through ``flowassets.client``.
+
+The webserver and the daemon share one DAGSTER_HOME and load the same code location: a
+``build_definitions`` file written into the test's folder. Both run in their own process
+groups, killed whole at the end (tests/ui/webserver.py)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from dagster_shared.yaml_utils import load_run_config_yaml
+
+from flowassets.client import Flow
+from tests.ui.webserver import REPOSITORY, ROOT, DagsterUI, _kill_group, run_webserver, server_env
+
+pytestmark = pytest.mark.xdist_group("ui")
+
+FLOWS = Path(__file__).parent / "flows" / "partitioned_flows.py"
+DAYS = [f"2026-01-{d:02d}" for d in range(1, 11)]
+LOCATION = "defs.py"
+PARTITION_SET = "DailyFlow_partition_set"  # Dagster's name for a partitioned job's partition set
+DEFS = f"""\
+from flowassets import build_definitions
+from flowassets.authoring.loader import load_flow_class
+
+defs = build_definitions([load_flow_class({str(FLOWS)!r}, "DailyFlow")])
+"""
+
+PARTITION_SETS = """query($repo: RepositorySelector!, $job: String!) {
+  partitionSetsOrError(repositorySelector: $repo, pipelineName: $job) {
+    __typename ... on PartitionSets { results { name
+      partitionsOrError(limit: 3) { ... on Partitions { results { name
+        runConfigOrError { ... on PartitionRunConfig { yaml } } } } } } } } }"""
+LAUNCH_BACKFILL = """mutation($params: LaunchBackfillParams!) {
+  launchPartitionBackfill(backfillParams: $params) {
+    __typename ... on LaunchBackfillSuccess { backfillId }
+    ... on PythonError { message stack } ... on UnauthorizedError { message } } }"""
+BACKFILL_RUNS = """query($backfill: String!) {
+  partitionBackfillOrError(backfillId: $backfill) { __typename ... on PartitionBackfill { status } }
+  runsOrError(filter: {tags: [{key: "dagster/backfill", value: $backfill}]}) {
+    ... on Runs { results { runId status tags { key value } } } } }"""
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """The webserver and the daemon on one instance, both loading ``defs.py``."""
+    workdir = tmp_path_factory.mktemp("backfill")
+    (workdir / "defs.py").write_text(DEFS)
+    code = {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    for ui in run_webserver(workdir, target=["-f", str(workdir / "defs.py")], env=code):
+        daemon_log = workdir / "daemon.log"
+        exe = shutil.which("dagster-daemon")
+        assert exe, "dagster-daemon is not installed (pip install -e '.[dev]')"
+        with open(daemon_log, "wb") as log:
+            daemon = subprocess.Popen(
+                [exe, "run", "-f", str(workdir / "defs.py")], cwd=workdir,
+                env={**server_env(ui.dagster_home, ui.store_root), **code}, stdout=log,
+                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            yield ui, daemon_log
+        finally:
+            _kill_group(daemon)
+
+
+def _repo() -> dict[str, str]:
+    return {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY}
+
+
+def test_the_launchpad_offers_the_partitions_with_their_parameter(served):
+    """The partition set the launchpad's partition picker lists, and the config it fills in."""
+    ui, _ = served
+    found = ui.graphql(PARTITION_SETS, repo=_repo(), job="DailyFlow")["partitionSetsOrError"]
+    [partition_set] = found["results"]
+    assert partition_set["name"] == PARTITION_SET
+    partitions = partition_set["partitionsOrError"]["results"]
+    assert [p["name"] for p in partitions] == DAYS[:3]
+    config = load_run_config_yaml(partitions[1]["runConfigOrError"]["yaml"])  # as Dagster reads it
+    assert config == {"ops": {"start": {"config": {"date": "2026-01-02"}}}}
+
+
+def test_a_ten_partition_backfill_makes_ten_runs_read_back_by_partition(served, monkeypatch):
+    ui, daemon_log = served
+    params = {"selector": {"partitionSetName": PARTITION_SET, "repositorySelector": _repo()},
+              "partitionNames": DAYS, "title": "ten days"}
+    launched = ui.graphql(LAUNCH_BACKFILL, params=params)["launchPartitionBackfill"]
+    assert launched["__typename"] == "LaunchBackfillSuccess", launched
+    backfill = launched["backfillId"]
+
+    runs = _wait_for_runs(ui, backfill, daemon_log, timeout_s=900)
+    assert sorted(r["partition"] for r in runs) == DAYS
+
+    monkeypatch.setenv("DAGSTER_HOME", str(ui.dagster_home))
+    monkeypatch.setenv("FLOWASSETS_DATASTORE_SYSROOT_LOCAL", str(ui.store_root))
+    flow = Flow("DailyFlow")
+    assert {run.partition for run in flow.runs()} == set(DAYS)
+    for day in DAYS:
+        [run] = flow.runs(partition=day)
+        assert run.successful and run.id in {r["runId"] for r in runs}
+        assert run.dagster_tags["dagster/backfill"] == backfill
+        assert run.data.date == day
+        assert run.data.total == 12 * int(day[-2:])  # the start step read the day from the key
+        assert len(list(run["double"].tasks())) == 3
+
+
+def _wait_for_runs(ui: DagsterUI, backfill: str, daemon_log: Path, timeout_s: float) -> list[dict]:
+    """Until the daemon has made a run per partition and every one has finished."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        answer = ui.graphql(BACKFILL_RUNS, backfill=backfill)
+        runs = [{"runId": r["runId"], "status": r["status"],
+                 "partition": {t["key"]: t["value"] for t in r["tags"]}.get("dagster/partition")}
+                for r in answer["runsOrError"]["results"]]
+        finished = [r for r in runs if r["status"] in ("SUCCESS", "FAILURE", "CANCELED")]
+        if len(runs) == len(DAYS) and len(finished) == len(runs):
+            failed = [r for r in runs if r["status"] != "SUCCESS"]
+            assert not failed, f"runs failed: {failed}"
+            return runs
+        if time.monotonic() > deadline:
+            status = answer["partitionBackfillOrError"]
+            tail = "\n".join(daemon_log.read_text(errors="replace").splitlines()[-40:])
+            raise AssertionError(f"backfill {backfill} ({status}) after {timeout_s:.0f} s: "
+                                 f"{len(runs)} runs, {len(finished)} finished.\ndaemon log:\n{tail}")
+        time.sleep(2)
