@@ -163,3 +163,19 @@ def test_cli_runs_the_partition_named_by_the_parameter(isolated_store):
         refused = subprocess.run([*cli, *args], env=env, capture_output=True, text=True, timeout=300)
         assert refused.returncode != 0 and words in refused.stderr, refused.stderr
     assert len(list(Flow("DailyFlow").runs())) == 1  # the refused launches made no run
+
+
+def test_resume_of_a_partition_run_stays_that_partitions_run(isolated_store):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cli = [sys.executable, "-m", "flowassets.cli.main"]
+    failed = subprocess.run([*cli, "run", str(FLOWS), "--flow", "FragileDayFlow", "--quiet",
+                             "--date", "2026-01-03"], env={**env, "FRAGILE_FAIL": "1"},
+                            capture_output=True, text=True, timeout=300)
+    assert failed.returncode != 0 and "end failed on purpose" in failed.stdout + failed.stderr
+    resumed = subprocess.run([*cli, "resume", str(FLOWS), "--flow", "FragileDayFlow"],
+                             env=env, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    latest, origin = Flow("FragileDayFlow").runs(partition="2026-01-03")
+    assert latest.successful and not origin.successful
+    assert latest.data.label == f"2026-01-03: {_total('2026-01-03')}"
+    assert latest.dagster_tags["dagster/parent_run_id"] == origin.id and latest.partition == "2026-01-03"

@@ -56,3 +56,16 @@ class SizedFlow(FlowSpec):
     @step
     def end(self):
         pass
+
+
+@partitioned(static=["2026-01-02", "2026-01-03"], parameter="date")
+class FragileDayFlow(DayFlow):
+    """DayFlow whose end step fails while FRAGILE_FAIL is set: resumed as the same partition."""
+
+    @step
+    def end(self):
+        import os
+
+        if os.environ.get("FRAGILE_FAIL"):
+            raise RuntimeError("end failed on purpose")
+        self.label = f"{self.date}: {self.total}"
