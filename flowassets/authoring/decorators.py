@@ -181,12 +181,14 @@ def flow_decorators(cls: type) -> tuple[DecoratorSpec, ...]:
     # Only the class's own decorators: a subclass does not inherit its parent's schedule.
     ours = tuple(cls.__dict__.get(FLOW_DECORATORS_ATTR, ()))
     state = cls.__dict__.get("_flow_state")
-    if ours or state is None:
+    if state is None:
         return ours
     from metaflow.flowspec import FlowStateItems  # only reached for a Metaflow class
 
+    # A Metaflow class keeps Metaflow's decorators; ours (e.g. @partitioned, which Metaflow has
+    # not) may sit beside them.
     found = state.self_data.get(FlowStateItems.FLOW_DECORATORS) or {}
-    return tuple(_from_metaflow(d) for decos in found.values() for d in decos)
+    return tuple(_from_metaflow(d) for decos in found.values() for d in decos) + ours
 
 
 def _from_metaflow(deco: Any) -> DecoratorSpec:

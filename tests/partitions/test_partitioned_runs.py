@@ -179,3 +179,14 @@ def test_resume_of_a_partition_run_stays_that_partitions_run(isolated_store):
     assert latest.successful and not origin.successful
     assert latest.data.label == f"2026-01-03: {_total('2026-01-03')}"
     assert latest.dagster_tags["dagster/parent_run_id"] == origin.id and latest.partition == "2026-01-03"
+
+
+def test_a_metaflow_class_keeps_its_own_decorators_beside_partitioned(isolated_store):
+    flow = load_flow(Path(__file__).parent / "flows" / "metaflow_partitioned_flow.py", "MetaflowDailyFlow")
+    defs = build_definitions([flow])
+    schedule = defs.get_schedule_def("MetaflowDailyFlow_schedule")  # Metaflow's @schedule(daily=True)
+    assert schedule.cron_schedule == "0 0 * * *"
+    job = defs.get_job_def("MetaflowDailyFlow")
+    assert job.execute_in_process(partition_key="2026-02-02", instance=dg.DagsterInstance.get()).success
+    [run] = Flow("MetaflowDailyFlow").runs(partition="2026-02-02")
+    assert run["start"].task.data.day == "2026-02-02"
