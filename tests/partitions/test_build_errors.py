@@ -139,3 +139,22 @@ def test_a_run_without_a_partition_is_refused(isolated_store):
     assert not result.success
     assert "partitioned by Parameter 'date'" in _failure(result)
     assert [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"] == ["start"]
+
+
+def test_flowassets_check_refuses_a_bad_partitioned_flow_and_show_names_the_partitions():
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    cli = [sys.executable, "-m", "flowassets.cli.main"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    bad = subprocess.run([*cli, "check", str(BAD), "--flow", "IntDatesFlow"], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode != 0
+    assert "[partition-parameter-type] flow IntDatesFlow" in bad.stderr and "'count'" in bad.stderr
+    shown = subprocess.run([*cli, "show", str(GOOD), "--flow", "DailyFlow"], env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    assert "partitioned by --date: Daily, starting 2026-01-01 UTC." in shown.stdout
