@@ -10,6 +10,7 @@ groups, killed whole at the end (tests/ui/webserver.py)."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -49,12 +50,17 @@ BACKFILL_RUNS = """query($backfill: String!) {
     ... on Runs { results { runId status tags { key value } } } } }"""
 
 
+def served_code_env() -> dict[str, str]:
+    """This checkout's flowassets first, in every process the servers start."""
+    return {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """The webserver and the daemon on one instance, both loading ``defs.py``."""
     workdir = tmp_path_factory.mktemp("backfill")
     (workdir / "defs.py").write_text(DEFS)
-    code = {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    code = served_code_env()
     for ui in run_webserver(workdir, target=["-f", str(workdir / "defs.py")], env=code):
         daemon_log = workdir / "daemon.log"
         exe = shutil.which("dagster-daemon")
@@ -94,7 +100,7 @@ def test_a_ten_partition_backfill_makes_ten_runs_read_back_by_partition(served, 
     assert launched["__typename"] == "LaunchBackfillSuccess", launched
     backfill = launched["backfillId"]
 
-    runs = _wait_for_runs(ui, backfill, daemon_log, timeout_s=900)
+    runs = _wait_for_runs(ui, backfill, daemon_log, len(DAYS), timeout_s=900)
     assert sorted(r["partition"] for r in runs) == DAYS
 
     monkeypatch.setenv("DAGSTER_HOME", str(ui.dagster_home))
@@ -110,7 +116,28 @@ def test_a_ten_partition_backfill_makes_ten_runs_read_back_by_partition(served, 
         assert len(list(run["double"].tasks())) == 3
 
 
-def _wait_for_runs(ui: DagsterUI, backfill: str, daemon_log: Path, timeout_s: float) -> list[dict]:
+def test_dagster_job_backfill_cli_makes_a_run_per_partition(served, monkeypatch):
+    """Dagster's own CLI on the same instance and code: it submits one run per partition."""
+    ui, daemon_log = served
+    days = ["2026-01-11", "2026-01-12"]
+    env = {**server_env(ui.dagster_home, ui.store_root), **served_code_env()}
+    done = subprocess.run(
+        [shutil.which("dagster"), "job", "backfill", "-f", str(ui.dagster_home.parent / "defs.py"),
+         "-j", "DailyFlow", "--partitions", ",".join(days), "--noprompt"],
+        cwd=ui.dagster_home.parent, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    [backfill] = re.findall(r"Launched backfill job `([^`]+)`", done.stdout)
+    runs = _wait_for_runs(ui, backfill, daemon_log, len(days), timeout_s=600)
+    assert sorted(r["partition"] for r in runs) == days
+    monkeypatch.setenv("DAGSTER_HOME", str(ui.dagster_home))
+    monkeypatch.setenv("FLOWASSETS_DATASTORE_SYSROOT_LOCAL", str(ui.store_root))
+    for day in days:
+        [run] = Flow("DailyFlow").runs(partition=day)
+        assert run.data.total == 12 * int(day[-2:])
+
+
+def _wait_for_runs(ui: DagsterUI, backfill: str, daemon_log: Path, count: int,
+                   timeout_s: float) -> list[dict]:
     """Until the daemon has made a run per partition and every one has finished."""
     deadline = time.monotonic() + timeout_s
     while True:
@@ -119,7 +146,7 @@ def _wait_for_runs(ui: DagsterUI, backfill: str, daemon_log: Path, timeout_s: fl
                  "partition": {t["key"]: t["value"] for t in r["tags"]}.get("dagster/partition")}
                 for r in answer["runsOrError"]["results"]]
         finished = [r for r in runs if r["status"] in ("SUCCESS", "FAILURE", "CANCELED")]
-        if len(runs) == len(DAYS) and len(finished) == len(runs):
+        if len(runs) == count and len(finished) == len(runs):
             failed = [r for r in runs if r["status"] != "SUCCESS"]
             assert not failed, f"runs failed: {failed}"
             return runs
