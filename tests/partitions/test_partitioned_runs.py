@@ -190,3 +190,20 @@ def test_a_metaflow_class_keeps_its_own_decorators_beside_partitioned(isolated_s
     assert job.execute_in_process(partition_key="2026-02-02", instance=dg.DagsterInstance.get()).success
     [run] = Flow("MetaflowDailyFlow").runs(partition="2026-02-02")
     assert run["start"].task.data.day == "2026-02-02"
+
+
+def test_translator_hooks_partition_per_flow():
+    """dagster-dbt-style override: one hook decides the partitions per flow, one the Parameter."""
+
+    class DaysOfTheTeam(FlowTranslator):
+        def get_partitions_def(self, graph):
+            if graph.flow_name == "DayFlow":
+                return dg.StaticPartitionsDefinition(["2026-05-01", "2026-05-02"])
+            return super().get_partitions_def(graph)
+
+        def get_partition_parameter(self, graph):
+            return "date" if graph.flow_name == "DayFlow" else super().get_partition_parameter(graph)
+
+    defs = build_definitions([load_flow(FLOWS, "DayFlow"), load_flow(FLOWS, "DailyFlow")], DaysOfTheTeam())
+    assert defs.get_job_def("DayFlow").partitions_def.get_partition_keys() == ["2026-05-01", "2026-05-02"]
+    assert isinstance(defs.get_job_def("DailyFlow").partitions_def, dg.DailyPartitionsDefinition)
