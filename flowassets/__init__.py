@@ -7,7 +7,7 @@ from .authoring import (
     USER_SKIP_STEP, Config, ConfigValue, FlowMutator, FlowSpec, IncludeFile, Inputs, JSONType,
     MutableFlow, MutableStep, Parameter, ParameterContext, StepMutator, UserStepDecorator, batch,
     card, catch, conda, config_expr, current, environment,
-    kubernetes, parallel, parallel_map, project, pypi, resources, retry, schedule, secrets, step,
+    kubernetes, parallel, parallel_map, partitioned, project, pypi, resources, retry, schedule, secrets, step,
     timeout, trigger_on_finish, user_step_decorator,
 )
 from .errors import FlowassetsError
@@ -15,7 +15,7 @@ from .errors import FlowassetsError
 __all__ = [
     "Config", "ConfigValue", "ParameterContext", "config_expr",
     "FlowSpec", "IncludeFile", "Inputs", "JSONType", "Parameter", "batch", "card", "catch", "conda", "current",
-    "environment", "kubernetes", "parallel", "project", "pypi", "resources", "retry", "schedule",
+    "environment", "kubernetes", "parallel", "partitioned", "project", "pypi", "resources", "retry", "schedule",
     "secrets", "step", "timeout", "trigger_on_finish", "FlowassetsError", "flow_to_job",
     "build_definitions", "FlowTranslator", "FlowTranslatorSettings", "parallel_map",
     "flow_to_assets", "FlowComponent", "dead_driver_sensor", "user_step_decorator",

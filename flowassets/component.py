@@ -5,6 +5,9 @@
     attributes:
       path: flows/my_flow.py        # from the project root (or from this folder)
       artifacts: [model, summary]   # optional: also expose these artifacts as assets
+      partitions:                   # optional: one run per day, its key as Parameter `date`
+        daily: 2026-01-01           # or {start_date: 2026-01-01, end_offset: 1}, static: [...]
+        parameter: date
 
 Scaffold one with ``dg scaffold defs flowassets.FlowComponent my_flow --path flows/my_flow.py``
 (a starter flow is written there when the file does not exist yet). Modelled on dagster-dbt's
@@ -109,6 +112,10 @@ class FlowComponent(dg.Component, dg.Resolvable):
         datastore / sysroot: where artifacts live (default: FLOWASSETS_DATASTORE, local).
         configs: Config name -> value to build the jobs with (default: each flow's defaults);
             configs shape a job (decorator arguments), so they are fixed here, not per run.
+        partitions: partition the jobs (and assets), as ``@partitioned`` does in a flow file:
+            ``parameter`` (the Parameter each key becomes) and one of daily/hourly/weekly/
+            monthly (a start date, or the Dagster class's arguments), static (keys) or dynamic
+            (a name); end and timezone go with the time-based ones. Default: each flow's own.
     """
 
     path: str
@@ -121,6 +128,7 @@ class FlowComponent(dg.Component, dg.Resolvable):
     datastore: Optional[str] = None
     sysroot: Optional[str] = None
     configs: Optional[dict[str, Any]] = None
+    partitions: Optional[dict[str, Any]] = None
 
     def flow_file(self, context: dg.ComponentLoadContext) -> Path:
         given = Path(self.path)
@@ -140,7 +148,8 @@ class FlowComponent(dg.Component, dg.Resolvable):
 
         return FlowTranslator(FlowTranslatorSettings(job_name_prefix=self.job_name_prefix,
                                                      with_kubernetes=self.with_kubernetes,
-                                                     configs=self.configs))
+                                                     configs=self.configs,
+                                                     partitions_def=self.partitions))
 
     def load_flows(self, context: dg.ComponentLoadContext) -> list[type]:
         from .authoring.loader import flow_classes, import_file, load_flow_class

@@ -3,8 +3,8 @@
 from .configs import Config, ConfigValue, ParameterContext, config_expr
 from .current import current
 from .decorators import (
-    batch, card, catch, conda, environment, kubernetes, parallel, project, pypi, resources,
-    retry, schedule, secrets, timeout, trigger_on_finish,
+    batch, card, catch, conda, environment, kubernetes, parallel, partitioned, project, pypi,
+    resources, retry, schedule, secrets, timeout, trigger_on_finish,
 )
 from .flowspec import FlowSpec, Inputs, step
 from .mutators import FlowMutator, MutableFlow, MutableStep, StepMutator
@@ -14,7 +14,7 @@ from .user_decorators import USER_SKIP_STEP, UserStepDecorator, user_step_decora
 
 __all__ = [
     "FlowSpec", "Inputs", "step", "Parameter", "IncludeFile", "JSONType", "current", "batch", "card", "catch",
-    "conda", "environment", "kubernetes", "parallel", "project", "pypi", "resources", "retry",
+    "conda", "environment", "kubernetes", "parallel", "partitioned", "project", "pypi", "resources", "retry",
     "schedule", "secrets", "timeout", "trigger_on_finish", "parallel_map", "Config", "ConfigValue",
     "ParameterContext", "config_expr",
     "user_step_decorator", "UserStepDecorator", "USER_SKIP_STEP", "StepMutator", "FlowMutator",

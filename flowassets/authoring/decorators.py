@@ -74,6 +74,14 @@ FLOW_DEFAULTS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
         ),
         "project": MappingProxyType({"name": None}),
         "trigger_on_finish": MappingProxyType({"flow": None, "flows": []}),
+        # One Dagster partition per value of a Parameter. Give exactly one of daily, hourly,
+        # weekly, monthly (the first partition's start date, or a mapping of the Dagster
+        # partitions class's own arguments), static (the keys) or dynamic (the name of a
+        # DynamicPartitionsDefinition); end and timezone go with the time-based ones.
+        "partitioned": MappingProxyType(
+            {"parameter": None, "daily": None, "hourly": None, "weekly": None, "monthly": None,
+             "static": None, "dynamic": None, "end": None, "timezone": None}
+        ),
     }
 )
 
@@ -154,6 +162,11 @@ conda = _make_decorator("conda", STEP_DECORATORS_ATTR)
 schedule = _make_decorator("schedule", FLOW_DECORATORS_ATTR)
 project = _make_decorator("project", FLOW_DECORATORS_ATTR)
 trigger_on_finish = _make_decorator("trigger_on_finish", FLOW_DECORATORS_ATTR)
+partitioned = _make_decorator("partitioned", FLOW_DECORATORS_ATTR)
+partitioned.__doc__ = (
+    "flowassets' @partitioned (Metaflow has none): the flow's job gets a Dagster partitions "
+    "definition and each partition's run gets its key as the Parameter ``parameter``, e.g. "
+    "@partitioned(daily=\"2026-01-01\", parameter=\"date\"). " + partitioned.__doc__.split(". ", 1)[1])
 
 
 def step_decorators(func: Any) -> tuple[DecoratorSpec, ...]:
@@ -168,12 +181,14 @@ def flow_decorators(cls: type) -> tuple[DecoratorSpec, ...]:
     # Only the class's own decorators: a subclass does not inherit its parent's schedule.
     ours = tuple(cls.__dict__.get(FLOW_DECORATORS_ATTR, ()))
     state = cls.__dict__.get("_flow_state")
-    if ours or state is None:
+    if state is None:
         return ours
     from metaflow.flowspec import FlowStateItems  # only reached for a Metaflow class
 
+    # A Metaflow class keeps Metaflow's decorators; ours (e.g. @partitioned, which Metaflow has
+    # not) may sit beside them.
     found = state.self_data.get(FlowStateItems.FLOW_DECORATORS) or {}
-    return tuple(_from_metaflow(d) for decos in found.values() for d in decos)
+    return tuple(_from_metaflow(d) for decos in found.values() for d in decos) + ours
 
 
 def _from_metaflow(deco: Any) -> DecoratorSpec:

@@ -105,6 +105,10 @@ def launch(request: LaunchRequest, out: TextIO = sys.stdout,
     job_def = recon.get_definition()
     # The store is known here: tag the run now so no op has to write the tag (a transaction).
     tags = {**job_def.tags, DATASTORE_TAG: select.location(request.datastore), **request.tags}
+    if job_def.partitions_def is not None:  # --date 2026-01-05 runs that day's partition
+        from ..translate.partitions import launch_partition_tags
+
+        tags.update(launch_partition_tags(job_def, request.parameters, instance))
     run_config = run_config_for(request)
     on_cluster = request.kubernetes_steps and has_k8s_run_launcher(instance)
     if on_cluster:

@@ -356,12 +356,25 @@ def dagster_dev_command(flow_file: str | None = None) -> str:
             "dagster dev -m flowassets.cli.ui")
 
 
+def _partitioning(graph: Any) -> Any:
+    """A @partitioned flow's partitions, checked against its Parameters as building its job
+    does (Dagster is imported only for such a flow)."""
+    if not any(d.name == "partitioned" for d in graph.flow_decorators):
+        return None
+    from ..translate.translator import FlowTranslator
+
+    return FlowTranslator().get_partitioning(graph)
+
+
 def _show(args: argparse.Namespace, check_only: bool) -> int:
     _, graph, _ = _load_with_configs(args)
+    partitioning = _partitioning(graph)
     if check_only:
         print(f"{graph.flow_name}: OK ({len(graph.order)} steps)")
         return 0
     print(f"{graph.flow_name}" + (f": {graph.doc}" if graph.doc else ""))
+    if partitioning is not None:
+        print(f"  partitioned by --{partitioning.parameter.name}: {partitioning.partitions_def}")
     for config in graph.configs:
         print(f"  config {config.name} = {config.value!r}" + (f": {config.help}" if config.help else ""))
     for param in graph.parameters:

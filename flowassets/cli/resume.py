@@ -37,7 +37,9 @@ class ResumeRequest:
 def resume(request: ResumeRequest) -> Any:
     import time
 
-    from dagster._core.storage.tags import PARENT_RUN_ID_TAG, RESUME_RETRY_TAG, ROOT_RUN_ID_TAG
+    from dagster._core.storage.tags import (
+        PARENT_RUN_ID_TAG, PARTITION_NAME_TAG, PARTITION_SET_TAG, RESUME_RETRY_TAG, ROOT_RUN_ID_TAG,
+    )
 
     from ..client.instance import get_instance
     from ..compute.drivers import DRIVER_HOST_TAG, DRIVER_TAG, driver_tags
@@ -65,8 +67,10 @@ def resume(request: ResumeRequest) -> Any:
     recon = reconstructable_job(request.path, flow, options)
     job_def = recon.get_definition()
     run_config = parent.run_config
+    # A partition's run resumes as that partition's run (Dagster's re-execution keeps it too).
     kept = {k: v for k, v in parent.tags.items()
-            if not k.startswith("dagster/") and k not in (DRIVER_TAG, DRIVER_HOST_TAG)}
+            if (not k.startswith("dagster/") or k in (PARTITION_NAME_TAG, PARTITION_SET_TAG))
+            and k not in (DRIVER_TAG, DRIVER_HOST_TAG)}
     tags = {**kept, **job_def.tags, **(request.tags or {}), **driver_tags(),
             PARENT_RUN_ID_TAG: parent.run_id, ROOT_RUN_ID_TAG: parent.root_run_id or parent.run_id}
     if request.step is not None:

@@ -28,6 +28,7 @@ from .tags import RunTagging, has_tags
 FLOW_TAG = "flowassets/flow"
 DATASTORE_TAG = "flowassets/datastore"
 PARENT_TAG = "dagster/parent_run_id"
+PARTITION_TAG = "dagster/partition"  # Dagster's tag on each partition's run
 
 
 class Flow(PicklesAsPathspec):
@@ -60,15 +61,19 @@ class Flow(PicklesAsPathspec):
     def id(self) -> str:  # Metaflow's Flow.id is its name
         return self.name
 
-    def _records(self, limit: int | None = None, **filters: Any) -> list[Any]:
+    def _records(self, limit: int | None = None, partition: str | None = None,
+                 **filters: Any) -> list[Any]:
         from dagster import RunsFilter
 
-        return list(self._instance.get_runs(RunsFilter(tags={FLOW_TAG: self.name}, **filters),
-                                            limit=limit))
+        tags = {FLOW_TAG: self.name}
+        if partition is not None:
+            tags[PARTITION_TAG] = str(partition)
+        return list(self._instance.get_runs(RunsFilter(tags=tags, **filters), limit=limit))
 
-    def runs(self, *tags: str) -> Iterator["Run"]:
-        """Newest first, as Metaflow's client orders them; only runs with all ``tags``."""
-        for dagster_run in self._records():
+    def runs(self, *tags: str, partition: str | None = None) -> Iterator["Run"]:
+        """Newest first, as Metaflow's client orders them; only runs with all ``tags``, and of
+        a partitioned flow, only those of ``partition`` (its key, e.g. "2026-01-05")."""
+        for dagster_run in self._records(partition=partition):
             run = Run(self, dagster_run)
             if not tags or has_tags(run.tags, tags):
                 yield run
@@ -134,6 +139,11 @@ class Run(PicklesAsPathspec, RunTagging):
     @property
     def status(self) -> str:
         return self._fresh().status.value
+
+    @property
+    def partition(self) -> str | None:
+        """The partition key the run computed (Dagster's ``dagster/partition`` tag), or None."""
+        return self._run.tags.get(PARTITION_TAG)
 
     def _fresh(self) -> Any:
         return self.flow._instance.get_run_by_id(self.id)

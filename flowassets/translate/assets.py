@@ -74,7 +74,7 @@ class FlowArtifactIOManager(dg.ConfigurableIOManager):
 
     def load_input(self, context: dg.InputContext) -> Any:
         key = context.asset_key
-        event = context.instance.get_latest_materialization_event(key)
+        event = _latest_materialization(context, key)
         meta = event.asset_materialization.metadata if event and event.asset_materialization else {}
         if f"{_META}sha256" not in meta:
             raise dg.Failure(f"asset {key.to_user_string()} has no flowassets materialization "
@@ -88,6 +88,22 @@ class FlowArtifactIOManager(dg.ConfigurableIOManager):
         return store.for_flow(value["flow"]).load(ref, f"{value['pathspec']}.{value['artifact']}")
 
 
+def _latest_materialization(context: dg.InputContext, key: dg.AssetKey) -> Any:
+    """The upstream asset's latest materialization; of a partitioned flow's asset, the one of
+    the partition this run reads (its artifacts were computed for that key)."""
+    partition = None
+    try:
+        if context.has_asset_partitions:
+            partition = context.asset_partition_key
+    except dg.DagsterInvariantViolationError:  # a range of partitions: the latest of all
+        partition = None
+    if partition is None:
+        return context.instance.get_latest_materialization_event(key)
+    found = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition]), limit=1).records
+    return found[0].event_log_entry if found else None
+
+
 def artifact_resources(store: ArtifactStoreResource) -> dict[str, Any]:
     return {ARTIFACT_IO_MANAGER_KEY: FlowArtifactIOManager(store=store)}
 
@@ -95,17 +111,21 @@ def artifact_resources(store: ArtifactStoreResource) -> dict[str, Any]:
 def flow_to_assets(flow_cls: type, artifacts: Sequence[str] | Mapping[str, str] | None = None,
                    translator: FlowTranslator | None = None,
                    key_prefix: str | Sequence[str] | None = None,
-                   group_name: str | None = None) -> dg.AssetsDefinition:
+                   group_name: str | None = None, partitions_def: Any = None,
+                   partition_parameter: str | None = None) -> dg.AssetsDefinition:
     """The flow as one graph-backed multi-asset, one asset per exposed artifact.
 
     ``artifacts``: names (each made by the last single-task step that assigns it, found in the
     step bodies' source), ``{name: step}`` to say which step's value to take, or None for every
     artifact the flow's single-task steps assign (what reaches ``end`` in a linear flow). Asset
-    keys are ``[flow name, artifact]`` unless ``key_prefix`` is given.
+    keys are ``[flow name, artifact]`` unless ``key_prefix`` is given. ``partitions_def`` and
+    ``partition_parameter`` (or the flow's ``@partitioned``) partition every asset, as
+    ``flow_to_job``'s: each partition's materialization is one run with that Parameter.
     """
-    from .job import flow_to_job
+    from .job import flow_to_job, with_settings
 
-    translator = translator or FlowTranslator()
+    translator = with_settings(translator or FlowTranslator(), partitions_def=partitions_def,
+                               partition_parameter=partition_parameter)
     graph = build_graph(flow_cls, translator.settings.configs)
     producers = artifact_producers(flow_cls, graph, artifacts)
     job = flow_to_job(flow_cls, translator)
@@ -141,7 +161,7 @@ def flow_to_assets(flow_cls: type, artifacts: Sequence[str] | Mapping[str, str] 
     return dg.AssetsDefinition.from_graph(
         graph_def, keys_by_output_name=keys, descriptions_by_output_name=descriptions,
         internal_asset_deps=_lineage(graph, {**producers, END_OUTPUT: "end"}, keys),
-        group_name=group_name,
+        group_name=group_name, partitions_def=job.partitions_def,
     )
 
 

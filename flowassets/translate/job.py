@@ -45,8 +45,13 @@ def _resources(overrides: Mapping[str, Any] | None) -> dict[str, Any]:
 
 def flow_to_job(flow_cls: type, translator: FlowTranslator | None = None,
                 resources: Mapping[str, Any] | None = None,
-                configs: Mapping[str, Any] | None = None) -> dg.JobDefinition:
+                configs: Mapping[str, Any] | None = None, partitions_def: Any = None,
+                partition_parameter: str | None = None) -> dg.JobDefinition:
     """Translate a FlowSpec class into a Dagster job with one op per step.
+
+    ``partitions_def`` (a Dagster ``PartitionsDefinition``, or ``@partitioned``'s arguments as
+    a mapping) and ``partition_parameter``: partition the job, each partition's key becoming
+    that Parameter (else the translator settings', else the flow's ``@partitioned``).
 
     ``configs``: Config name -> value to build with (else the translator settings' ``configs``,
     else the flow's defaults); decorator arguments and Parameter defaults that use them are
@@ -56,15 +61,13 @@ def flow_to_job(flow_cls: type, translator: FlowTranslator | None = None,
     flow_cls = flow_class_of(flow_cls)
     if not is_flow_class(flow_cls):
         raise FlowassetsError(f"{flow_cls!r} is not a FlowSpec subclass.")
-    translator = translator or FlowTranslator()
-    if configs is not None:
-        from dataclasses import replace
-
-        translator = copy.copy(translator)
-        translator.settings = replace(translator.settings, configs=dict(configs))
+    translator = with_settings(translator or FlowTranslator(), configs=configs,
+                               partitions_def=partitions_def, partition_parameter=partition_parameter)
     flow_cls, graph = build_flow(flow_cls, translator.settings.configs)
     check_runs_without_file(graph, translator)
-    ops = {name: build_step_op(translator, flow_cls, graph, graph[name]) for name in graph.order}
+    partitioning = translator.get_partitioning(graph)
+    ops = {name: build_step_op(translator, flow_cls, graph, graph[name], partitioning)
+           for name in graph.order}
     deps: dict[dg.NodeInvocation, dict[str, Any]] = {}
     for node in graph:
         invocation = dg.NodeInvocation(ops[node.name].name, alias=node.name)
@@ -83,7 +86,21 @@ def flow_to_job(flow_cls: type, translator: FlowTranslator | None = None,
     return job_graph.to_job(
         resource_defs=_resources(resources), executor_def=translator.get_executor(graph),
         tags=dict(translator.get_job_tags(graph)), metadata=dict(translator.get_job_metadata(graph)),
+        config=partitioning.partitioned_config() if partitioning is not None else None,
     )
+
+
+def with_settings(translator: FlowTranslator, **given: Any) -> FlowTranslator:
+    """A copy of ``translator`` whose settings take the arguments that are not None (the
+    caller's own translator is left as it was)."""
+    given = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in given.items() if v is not None}
+    if not given:
+        return translator
+    from dataclasses import replace
+
+    translator = copy.copy(translator)
+    translator.settings = replace(translator.settings, **given)
+    return translator
 
 
 #: What to do with a notebook flow that needs other processes; the Runner is named, not imported.

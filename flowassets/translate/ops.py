@@ -33,7 +33,9 @@ def output_names(node: model.StepNode) -> tuple[str, ...]:
 
 
 def build_step_op(translator: Any, flow_cls: type, graph: model.FlowGraph,
-                  node: model.StepNode) -> dg.OpDefinition:
+                  node: model.StepNode, partitioning: Any = None) -> dg.OpDefinition:
+    """``partitioning`` (a ``partitions.FlowPartitioning``): the start op takes that Parameter
+    from the run's partition key."""
     step = node.name
     io_key = translator.get_io_manager_key(graph, node)
     out_meta = {FLOW_METADATA_KEY: graph.flow_name}
@@ -44,6 +46,8 @@ def build_step_op(translator: Any, flow_cls: type, graph: model.FlowGraph,
     }
     ins = {} if step == "start" else {UPSTREAM_INPUT: dg.In(dg.Any)}
     config_schema = translator.get_config_schema(graph) if step == "start" else None
+    if config_schema is not None and partitioning is not None:
+        config_schema = {**config_schema, partitioning.config_key: partitioning.config_field()}
 
     def compute(context, inputs: dict[str, Any]) -> Iterator[dg.Output]:  # noqa: ANN001
         upstream = inputs.get(UPSTREAM_INPUT) or []
@@ -54,8 +58,11 @@ def build_step_op(translator: Any, flow_cls: type, graph: model.FlowGraph,
         _record_location(context, store_resource.location())
         try:
             check_run_configs(graph, context.run.tags)
-            params = (_parameter_values(graph, context.op_config or {}, flow_cls,
-                                        _store_kind(store_resource.location()))
+            config = context.op_config or {}
+            if step == "start" and partitioning is not None:
+                config = partitioning.start_config(
+                    config, context.partition_key if context.has_partition_key else None)
+            params = (_parameter_values(graph, config, flow_cls, _store_kind(store_resource.location()))
                       if step == "start" else {})
         except FlowassetsError as exc:  # e.g. an IncludeFile path that is not there
             raise dg.Failure(description=str(exc), allow_retries=False) from None

@@ -21,6 +21,7 @@ from ..graph import model
 from ..storage.manifest import StepResult
 from .metadata import step_output_metadata
 from .ops import config_key
+from .partitions import FlowPartitioning, check_partitioning, declared_partitions, partitions_def_from_args
 
 FLOW_TAG = "flowassets/flow"
 STEP_TAG = "flowassets/step"
@@ -49,6 +50,12 @@ class FlowTranslatorSettings:
     #: default). Configs shape the job (decorator arguments), so they are fixed per job; the
     #: values are what a step sees (a mapping, or anything for a plain config), not text.
     configs: Mapping[str, Any] | None = None
+    #: Partitions for the job (else the flow's ``@partitioned``): a Dagster
+    #: ``PartitionsDefinition``, or ``@partitioned``'s arguments as a mapping (YAML-friendly:
+    #: ``{"daily": "2026-01-01"}``). Each partition's key becomes ``partition_parameter``.
+    partitions_def: Any = None
+    #: The flow Parameter each partition's key becomes (else ``@partitioned(parameter=...)``).
+    partition_parameter: str | None = None
 
 
 class FlowTranslator:
@@ -121,6 +128,33 @@ class FlowTranslator:
             fields[config_key(param.name)] = dg.Field(
                 dtype if kwargs["is_required"] or default is not None else dg.Noneable(dtype), **kwargs)
         return fields
+
+    def get_partitions_def(self, graph: model.FlowGraph) -> dg.PartitionsDefinition | None:
+        """The job's partitions: the settings' (a definition, or ``@partitioned``'s arguments as
+        a mapping), else the flow's ``@partitioned``. Checked against the Parameter after this
+        returns, so an override can compute one, e.g. per flow:
+        ``dg.StaticPartitionsDefinition(REGIONS[graph.flow_name])``."""
+        given = self.settings.partitions_def
+        if isinstance(given, Mapping):
+            args = {k: v for k, v in given.items() if k != "parameter"}
+            return partitions_def_from_args(graph.flow_name, args, graph.file)
+        return given if given is not None else declared_partitions(graph)[0]
+
+    def get_partition_parameter(self, graph: model.FlowGraph) -> str | None:
+        """The Parameter that holds each partition's key: the settings' (or a ``parameter`` key
+        in their mapping), else ``@partitioned(parameter=...)``."""
+        if self.settings.partition_parameter is not None:
+            return self.settings.partition_parameter
+        given = self.settings.partitions_def
+        if isinstance(given, Mapping) and given.get("parameter"):
+            return given["parameter"]
+        spec = _flow_decorator(graph, "partitioned")
+        return spec.args.get("parameter") if spec is not None else None
+
+    def get_partitioning(self, graph: model.FlowGraph) -> FlowPartitioning | None:
+        """Partitions and Parameter together, checked (a ``PartitionError`` naming flow and
+        parameter otherwise); None for a flow without partitions."""
+        return check_partitioning(graph, self.get_partitions_def(graph), self.get_partition_parameter(graph))
 
     # -- ops -------------------------------------------------------------------------------
     def get_op_name(self, graph: model.FlowGraph, node: model.StepNode) -> str:

@@ -1,6 +1,8 @@
 """Flow-level decorators that start runs: ``@schedule`` and ``@trigger_on_finish``.
 
-``@schedule`` becomes a ``ScheduleDefinition``; ``@trigger_on_finish(flow=...)`` a run-status
+``@schedule`` becomes a ``ScheduleDefinition`` (on a partitioned flow, Dagster's
+``build_schedule_from_partitioned_job``: each tick runs the latest time partition, or every
+static key); ``@trigger_on_finish(flow=...)`` a run-status
 sensor that launches this flow's job when a run of the named flow succeeds. The sensor matches
 runs by the ``flowassets/flow`` tag, so the upstream flow may live in another Definitions.
 """
@@ -29,11 +31,27 @@ def schedule_for(graph: model.FlowGraph, job: dg.JobDefinition) -> dg.ScheduleDe
     cron = args.get("cron")
     if not cron:
         cron = next((_PRESETS[k] for k in ("hourly", "weekly") if spec.args.get(k)), _PRESETS["daily"])
+    if job.partitions_def is not None:
+        return _partitioned_schedule(graph, job, cron, args.get("timezone") or None)
     return dg.ScheduleDefinition(
         name=f"{job.name}_schedule", job=job, cron_schedule=cron,
         execution_timezone=args.get("timezone") or None,
         description=f"@schedule of flow {graph.flow_name}",
         default_status=dg.DefaultScheduleStatus.RUNNING,
+    )
+
+
+def _partitioned_schedule(graph: model.FlowGraph, job: dg.JobDefinition, cron: str,
+                          timezone: str | None) -> dg.ScheduleDefinition:
+    """Time-window partitions: the partitions' cadence, each tick running the partition that
+    just ended (``partitions.check_partitioning`` refused a cron of the flow's own). Static
+    partitions have no latest one: the @schedule's cron, each tick running every key."""
+    static = isinstance(job.partitions_def, dg.StaticPartitionsDefinition)
+    return dg.build_schedule_from_partitioned_job(
+        job, name=f"{job.name}_schedule",
+        description=f"@schedule of flow {graph.flow_name}: runs the latest partition",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        cron_schedule=cron if static else None, execution_timezone=timezone if static else None,
     )
 
 

@@ -73,12 +73,13 @@ def server_env(home: Path, store: Path) -> dict[str, str]:
 
 
 def run_webserver(workdir: Path, timeout_s: float = 120.0, target: list[str] | None = None,
-                  env: dict[str, str] | None = None) -> Iterator[DagsterUI]:
+                  env: dict[str, str] | None = None, dagster_yaml: str = DAGSTER_YAML) -> Iterator[DagsterUI]:
     """Generator for a fixture: yield a ready server, then kill its process group. ``target``:
-    what to load (default the repo's workspace.yaml); ``env``: added to the server's."""
+    what to load (default the repo's workspace.yaml); ``env``: added to the server's;
+    ``dagster_yaml``: the instance's configuration (e.g. a QueuedRunCoordinator, with a daemon)."""
     home, store = workdir / "dagster_home", workdir / "store"
     home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").write_text(DAGSTER_YAML)
+    (home / "dagster.yaml").write_text(dagster_yaml)
     port = free_port()
     log_path = workdir / "webserver.log"
     exe = shutil.which("dagster-webserver")
