@@ -51,12 +51,13 @@ def execute_step(ctx: RunContext, step: str, upstream: list[StepResult],
 def run_tasks(ctx: RunContext, node: model.StepNode, specs: list[TaskSpec],
               settings: StepSettings, on_log: LogFn | None = None,
               finished: dict[str, TaskRecord] | None = None,
-              done_before: int = 0) -> dict[str, TaskRecord]:
+              done_before: int = 0, report_clones: bool = True) -> dict[str, TaskRecord]:
     """Run ``specs`` (tasks of ``node``) with retries and @catch, reusing a resumed run's
     finished ones; their records by task id, or ``StepFailure`` naming every failed task.
     ``finished``: the origin run's finished tasks of the step, when the caller already read
     them (a loop asks once, not once per iteration); ``done_before``: tasks of the step that
-    finished in earlier calls (the progress display counts them)."""
+    finished in earlier calls (the progress display counts them); ``report_clones``: tell the
+    progress display about reused tasks here (a loop tells once for all its passes)."""
     step = node.name
     retry = node.decorator("retry")
     times = int(float(retry.resolved()["times"])) if retry else 0
@@ -72,7 +73,7 @@ def run_tasks(ctx: RunContext, node: model.StepNode, specs: list[TaskSpec],
     if settings.clone_from:
         records = clone_finished_tasks(ctx, specs, settings.clone_from, gang, finished)
         todo = [s for s in specs if s.task_id not in records]
-        if records:
+        if records and report_clones:
             tasks_cloned(step, clone_summary(list(records.values()), len(specs)))
     attempt = 0
     total = done_before + len(specs)

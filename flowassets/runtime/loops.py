@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from ..errors import LoopLimitError
 from ..graph import model
 from ..storage.manifest import StepResult, TaskRecord
+from .progress import tasks_cloned
 from .task import RunContext, TaskSpec
 from .task_ids import iteration_task_id, task_id_for
 
@@ -37,21 +38,27 @@ def run_loop(ctx: RunContext, node: model.StepNode, entry: list[TaskSpec],
     """Run every chain of passes of loop step ``node``, one pass per chain per round, from the
     tasks that enter it (``entry``, planned as for any step); all passes, in (foreach index,
     pass) order, as the step's result."""
-    from .execute import run_tasks
+    from .execute import clone_summary, run_tasks
 
     finished = (ctx.store.finished_tasks(settings.clone_from, node.name)
                 if settings.clone_from else None)
     todo = [first_pass(ctx, node, spec) for spec in entry]
     done: list[TaskRecord] = []
-    while todo:
-        records = run_tasks(ctx, node, todo, settings, on_log, finished, done_before=len(done))
-        again = []
-        for spec in todo:
-            record = records[spec.task_id]
-            done.append(record)
-            if loops_again(node, record):
-                again.append(next_pass(ctx, node, spec, record, settings.max_loop_iterations))
-        todo = again
+    try:
+        while todo:
+            records = run_tasks(ctx, node, todo, settings, on_log, finished,
+                                done_before=len(done), report_clones=False)
+            again = []
+            for spec in todo:
+                record = records[spec.task_id]
+                done.append(record)
+                if loops_again(node, record):
+                    again.append(next_pass(ctx, node, spec, record, settings.max_loop_iterations))
+            todo = again
+    finally:
+        cloned = [t for t in done if t.cloned_from]
+        if cloned:
+            tasks_cloned(node.name, clone_summary(cloned, len(done) + len(todo)))
     done.sort(key=lambda t: (t.indices, t.iteration or 0))
     return StepResult(ctx.graph.flow_name, ctx.run_id, node.name, tuple(done))
 
