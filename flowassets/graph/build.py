@@ -205,7 +205,7 @@ def _topological(parsed: ParsedFlow, problems: list[Problem]) -> tuple[str, ...]
             "(a switch case naming its own step) cannot begin the flow.", "start", start.file,
             start.line, "loop in a step after start: self.next(self.loop_step) from start."))
     if len(order) != len(reachable):
-        loop = sorted(n for n in reachable if indegree[n] > 0)
+        loop = _on_cycles(steps, {n for n in reachable if indegree[n] > 0})
         switch = [n for n in loop if steps[n].switch_cases]
         if switch:
             problems.append(Problem(
@@ -222,6 +222,23 @@ def _topological(parsed: ParsedFlow, problems: list[Problem]) -> tuple[str, ...]
                                     "a flow must be acyclic: remove the edge that points back."))
         return ()
     return tuple(order)
+
+
+def _on_cycles(steps: Mapping[str, ParsedStep], left: set[str]) -> list[str]:
+    """The steps of ``left`` (those a topological sort could not place) that lie on a cycle,
+    sorted; the others are only downstream of one."""
+    def reaches_itself(start: str) -> bool:
+        seen, todo = set(), [start]
+        while todo:
+            for t in _forward(steps[todo.pop()]):
+                if t == start:
+                    return True
+                if t in left and t not in seen:
+                    seen.add(t)
+                    todo.append(t)
+        return False
+
+    return sorted(n for n in left if reaches_itself(n)) or sorted(left)
 
 
 def _forward(step: ParsedStep) -> tuple[str, ...]:
