@@ -51,7 +51,8 @@ def test_every_pass_is_a_task_with_its_own_artifacts():
     assert result.success
     run = Flow("LoopFlow")[result.run_id]
     passes = list(run["loop_step"].tasks())
-    assert [t.id for t in passes] == ["2.0", "2.1", "2.2", "2.3"]
+    assert [(t.id, t.iteration) for t in passes] == [("2.0", 0), ("2.1", 1), ("2.2", 2), ("2.3", 3)]
+    assert run["fan"].task.iteration is None
     assert [(t.data.count, t.data.status) for t in passes] == [
         (1, "again"), (2, "again"), (3, "again"), (4, "done")]
     assert [t.stdout for t in passes] == ["pass 1\n", "pass 2\n", "pass 3\n", "pass 4\n"]
@@ -168,3 +169,38 @@ def test_loops_flowassets_cannot_run_are_refused_at_build_time(tmp_path, source,
     assert code in err.value.codes
     for word in words:
         assert word in str(err.value)
+
+
+RETRIED_PASS = '''
+from flowassets import FlowSpec, current, retry, step
+
+class RetryLoopFlow(FlowSpec):
+    @step
+    def start(self):
+        self.count = 0
+        self.next(self.spin)
+
+    @retry(times=1, minutes_between_retries=0)
+    @step
+    def spin(self):
+        self.count += 1
+        if self.count == 2 and current.retry_count == 0:
+            raise RuntimeError("flaky pass")
+        self.tries = current.retry_count
+        self.more = "yes" if self.count < 3 else "no"
+        self.next({"yes": self.spin, "no": self.end}, condition="more")
+
+    @step
+    def end(self):
+        pass
+'''
+
+
+def test_retry_reruns_the_failed_pass_only(tmp_path):
+    path = tmp_path / "retry_loop.py"
+    path.write_text(RETRIED_PASS)
+    result = _run(flow_to_job(load_flow(path)))
+    assert result.success
+    passes = [(t.id, t.data.count, t.data.tries, t.record.attempt)
+              for t in Flow("RetryLoopFlow")[result.run_id]["spin"]]
+    assert passes == [("2.0", 1, 0, 0), ("2.1", 2, 1, 1), ("2.2", 3, 0, 0)]
