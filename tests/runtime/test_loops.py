@@ -204,3 +204,16 @@ def test_retry_reruns_the_failed_pass_only(tmp_path):
     passes = [(t.id, t.data.count, t.data.tries, t.record.attempt)
               for t in Flow("RetryLoopFlow")[result.run_id]["spin"]]
     assert passes == [("2.0", 1, 0, 0), ("2.1", 2, 1, 1), ("2.2", 3, 0, 0)]
+
+
+def test_a_loop_steps_artifact_asset_is_its_last_pass():
+    from flowassets import build_definitions, flow_to_assets
+
+    assets = flow_to_assets(load_flow("loop_flow.py"), artifacts={"count": "loop_step"})
+    defs = build_definitions([], assets=[assets])
+    instance = dg.DagsterInstance.get()
+    result = defs.resolve_job_def("LoopFlow").execute_in_process(instance=instance)
+    event = instance.get_latest_materialization_event(dg.AssetKey(["LoopFlow", "count"]))
+    meta = event.asset_materialization.metadata
+    assert meta["flowassets/pathspec"].value == f"LoopFlow/{result.run_id}/loop_step/2.3"
+    assert Flow("LoopFlow")[result.run_id]["loop_step"]["2.3"].data.count == 4
