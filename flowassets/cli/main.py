@@ -384,6 +384,8 @@ def _show(args: argparse.Namespace, check_only: bool) -> int:
         elif node.switch_cases:
             arrow = f" => switch on {node.condition_var}: " + ", ".join(
                 f"{k} -> {v}" for k, v in node.switch_cases.items())
+            if node.is_loop:
+                arrow += " (a loop: its passes run inside one op)"
         elif node.out:
             arrow = " => " + ", ".join(node.out)
         print(f"Step {node.name} ({node.kind}){arrow}")

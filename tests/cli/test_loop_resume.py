@@ -68,3 +68,12 @@ def test_a_loop_stopped_by_its_bound_continues_when_resumed_with_a_higher_one(tm
     assert second.returncode == 0, second.stdout + second.stderr
     assert f"4 of 6 from run {first_id} (2.0, 2.1, 2.2, 2.3)" in second.stdout
     assert _runs_per_pass(marks) == {1: 1, 2: 1, 3: 1, 4: 1, 5: 1, 6: 1}
+
+
+def test_show_marks_the_loops(tmp_path):
+    shown = flowassets("show", str(FLOW), cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    lines = [ln for ln in shown.stdout.splitlines() if ln.startswith("Step ")]
+    assert ("Step loop_step (split-switch) => switch on status: again -> loop_step, done -> fan "
+            "(a loop: its passes run inside one op)") in lines
+    assert sum("(a loop" in ln for ln in lines) == 2  # loop_step and spin
