@@ -49,7 +49,7 @@ def execute_step(ctx: RunContext, step: str, upstream: list[StepResult],
 
 
 def run_tasks(ctx: RunContext, node: model.StepNode, specs: list[TaskSpec],
-              settings: StepSettings, on_log: LogFn | None = None,
+              settings: StepSettings, on_log: LogFn | None = None, *,
               finished: dict[str, TaskRecord] | None = None,
               done_before: int = 0, report_clones: bool = True) -> dict[str, TaskRecord]:
     """Run ``specs`` (tasks of ``node``) with retries and @catch, reusing a resumed run's

@@ -46,7 +46,7 @@ def run_loop(ctx: RunContext, node: model.StepNode, entry: list[TaskSpec],
     done: list[TaskRecord] = []
     try:
         while todo:
-            records = run_tasks(ctx, node, todo, settings, on_log, finished,
+            records = run_tasks(ctx, node, todo, settings, on_log, finished=finished,
                                 done_before=len(done), report_clones=False)
             again = []
             for spec in todo:
