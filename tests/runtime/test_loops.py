@@ -99,13 +99,14 @@ def test_a_loop_past_max_loop_iterations_fails_naming_flow_step_and_bound():
 
 
 def test_the_bound_is_per_chain_and_a_resource_setting():
-    """Inside a foreach each item's chain has the bound to itself: 3 passes for item 1 fit a
-    bound of 3 even though the step makes 4 passes in all."""
-    resources = {**default_resources(), "flowassets_runtime": FlowRuntimeResource(max_loop_iterations=4)}
-    result = _run(flow_to_job(load_flow("loop_flow.py"), resources=resources))
-    assert result.success  # loop_step makes exactly 4 passes, spin at most 3 per item
-    resources["flowassets_runtime"] = FlowRuntimeResource(max_loop_iterations=3)
-    failed = _run(flow_to_job(load_flow("loop_flow.py"), resources=resources))
+    """Inside a foreach each item's chain has the bound to itself: items 1 and 3 make 4 passes
+    of ``spin`` in all, and fit a bound of 3 (the most one chain makes)."""
+    resources = {**default_resources(), "flowassets_runtime": FlowRuntimeResource(max_loop_iterations=3)}
+    job = flow_to_job(load_flow("loop_flow.py"), resources=resources)
+    result = _run(job, ops={"start": {"config": {"target": 3}}})
+    assert result.success
+    assert len(list(Flow("LoopFlow")[result.run_id]["spin"])) == 4
+    failed = _run(job)  # target 4: the fourth pass of loop_step is one too many
     assert "made 3 passes (the last is task 2.2)" in _failure(failed, "loop_step")
 
 
