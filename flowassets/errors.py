@@ -72,6 +72,10 @@ class TaskCrashed(StepFailure):
     """The process running a task died (signal, os._exit) before reporting a result."""
 
 
+class LoopLimitError(StepFailure):
+    """A loop (a recursive switch) asked for more passes than ``--max-loop-iterations``."""
+
+
 class TaskTimeout(StepFailure):
     """A task ran past its @timeout and was killed."""
 

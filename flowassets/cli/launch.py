@@ -18,6 +18,7 @@ class LaunchRequest:
     parameters: dict[str, Any] = field(default_factory=dict)
     max_workers: int = 16
     max_num_splits: int = 100
+    max_loop_iterations: int = 1000
     datastore: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     translator_options: dict[str, Any] = field(default_factory=dict)
@@ -47,7 +48,8 @@ def run_config_for(request: LaunchRequest) -> dict[str, Any]:
     config: dict[str, Any] = {
         "resources": {
             "flowassets_runtime": {"config": {"max_workers": request.max_workers,
-                                              "max_num_splits": request.max_num_splits}},
+                                              "max_num_splits": request.max_num_splits,
+                                              "max_loop_iterations": request.max_loop_iterations}},
         },
         "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
     }

@@ -26,6 +26,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--max-workers", type=int, default=16, help="parallel tasks (default 16)")
     run.add_argument("--max-num-splits", type=int, default=100,
                      help="fail a foreach wider than this (default 100)")
+    run.add_argument("--max-loop-iterations", type=int, default=1000,
+                     help="fail a loop (a switch looping back to its step) that makes more "
+                     "passes than this (default 1000)")
     run.add_argument("--datastore", choices=["local", "s3", "gs", "azure"], default=None)
     run.add_argument("--with", dest="with_", action="append", default=[],
                      metavar="DECORATOR[:k=v,...]", help="apply a decorator to every step, "
@@ -48,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     res.add_argument("--origin-run-id", help="run to resume (default: the flow's latest run)")
     res.add_argument("--run-id-file")
     res.add_argument("--tag", action="append", default=[], help="tag the new run (repeatable)")
+    res.add_argument("--max-loop-iterations", type=int, default=None,
+                     help="a new bound for loops (default: the resumed run's)")
     _config_options(res)
     sub.add_parser("recover", help="mark runs whose driving process on this machine is gone as "
                    "failed and delete their task pods (for cron; every command also does it)")
@@ -236,6 +241,7 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
     request = LaunchRequest(
         path=args.flow_file, flow_name=graph.flow_name, parameters=parameters,
         max_workers=args.max_workers, max_num_splits=args.max_num_splits,
+        max_loop_iterations=args.max_loop_iterations,
         datastore=args.datastore, tags=tags, translator_options=options, quiet=args.quiet,
         kubernetes_steps=on_kubernetes, run_id_file=args.run_id_file,
     )
@@ -272,7 +278,8 @@ def _resume(args: argparse.Namespace) -> int:
                               "start a new run with them.")
     tags = run_tags.launch_tags(args.tag, f"flow {flow_name}") if args.tag else {}
     result = resume(ResumeRequest(args.flow_file, flow_name, args.origin_run_id, args.step,
-                                  tags=tags, run_id_file=args.run_id_file))
+                                  tags=tags, run_id_file=args.run_id_file,
+                                  max_loop_iterations=args.max_loop_iterations))
     _summary(flow_name, result, args.flow_file)
     return exit_code(result)
 
@@ -390,6 +397,8 @@ def _show(args: argparse.Namespace, check_only: bool) -> int:
         elif node.switch_cases:
             arrow = f" => switch on {node.condition_var}: " + ", ".join(
                 f"{k} -> {v}" for k, v in node.switch_cases.items())
+            if node.is_loop:
+                arrow += " (a loop: its passes run inside one op)"
         elif node.out:
             arrow = " => " + ", ".join(node.out)
         print(f"Step {node.name} ({node.kind}){arrow}")

@@ -32,6 +32,8 @@ class ResumeRequest:
     #: written with the new run's id as soon as it exists (before any step), as Metaflow does
     run_id_file: str | None = None
     quiet: bool = False
+    #: a new bound for loops (a resumed loop that hit the old one continues); None: the origin's
+    max_loop_iterations: int | None = None
 
 
 def resume(request: ResumeRequest) -> Any:
@@ -66,7 +68,7 @@ def resume(request: ResumeRequest) -> Any:
         options["configs"] = json.loads(parent.tags[CONFIGS_TAG])
     recon = reconstructable_job(request.path, flow, options)
     job_def = recon.get_definition()
-    run_config = parent.run_config
+    run_config = with_loop_bound(parent.run_config, request.max_loop_iterations)
     # A partition's run resumes as that partition's run (Dagster's re-execution keeps it too).
     kept = {k: v for k, v in parent.tags.items()
             if (not k.startswith("dagster/") or k in (PARTITION_NAME_TAG, PARTITION_SET_TAG))
@@ -92,6 +94,19 @@ def resume(request: ResumeRequest) -> Any:
             handle.write(run.run_id)
     return drive(recon, run, instance, flow, len(plan.step_keys_to_execute), request.quiet,
                  started=started)
+
+
+def with_loop_bound(run_config: Any, bound: int | None) -> Any:
+    """The origin's run config, with ``flowassets_runtime.max_loop_iterations`` replaced when
+    ``bound`` is given (a copy: the origin's record is not touched)."""
+    if bound is None:
+        return run_config
+    import copy
+
+    config = copy.deepcopy(dict(run_config or {}))
+    runtime = config.setdefault("resources", {}).setdefault("flowassets_runtime", {})
+    runtime.setdefault("config", {})["max_loop_iterations"] = bound
+    return config
 
 
 def _plan_from_failure(instance: Any, recon: Any, run_config: Any, parent: Any) -> Any:

@@ -253,7 +253,7 @@ class Step(PicklesAsPathspec):
             self._result = found
             return found
         so_far = self.run.store.finished_tasks(self.run.id, self.id).values()
-        ordered = sorted(so_far, key=lambda t: t.indices)
+        ordered = sorted(so_far, key=lambda t: (t.indices, t.iteration or 0))  # loop passes in order
         return StepResult(self.run.flow.name, self.run.id, self.id, tuple(ordered))
 
     @property
@@ -341,6 +341,12 @@ class Task(PicklesAsPathspec):
     @property
     def index(self) -> int | None:
         return self.record.foreach_stack[-1].index if self.record.foreach_stack else None
+
+    @property
+    def iteration(self) -> int | None:
+        """Which pass of a loop (a recursive switch) the task is, from 0 (None outside loops):
+        the last entry of Metaflow's ``_iteration_stack``."""
+        return self.record.iteration
 
     @property
     def pod(self) -> dict[str, str] | None:

@@ -180,32 +180,66 @@ def _topological(parsed: ParsedFlow, problems: list[Problem]) -> tuple[str, ...]
                                     "call self.next() to it from another step, or delete it."))
     indegree = {n: 0 for n in reachable}
     for n in reachable:
-        for t in steps[n].out:
+        for t in _forward(steps[n]):
             indegree[t] += 1
     ready = deque(n for n in reachable if indegree[n] == 0)
     order = []
     while ready:
         n = ready.popleft()
         order.append(n)
-        for t in steps[n].out:
+        for t in _forward(steps[n]):
             indegree[t] -= 1
             if indegree[t] == 0:
                 ready.append(t)
+    start = steps.get("start")
+    if start is not None and start.switch_cases and "start" in start.out:
+        problems.append(Problem(
+            "loop-on-start", flow, "the start step's switch loops back to start; a loop "
+            "(a switch case naming its own step) cannot begin the flow.", "start", start.file,
+            start.line, "loop in a step after start: self.next(self.loop_step) from start."))
     if len(order) != len(reachable):
-        loop = sorted(n for n in reachable if indegree[n] > 0)
+        loop = _on_cycles(steps, {n for n in reachable if indegree[n] > 0})
         switch = [n for n in loop if steps[n].switch_cases]
         if switch:
             problems.append(Problem(
-                "switch-loop", flow, f"the switch in step {switch[0]!r} loops back through {loop}; "
-                "Dagster jobs are acyclic, so loops are not supported.", switch[0],
+                "switch-loop", flow, f"the switch in step {switch[0]!r} loops back to an earlier "
+                f"step through {loop}; a switch may loop back only to its own step (a recursive "
+                "switch, as Metaflow 2.19 allows), which flowassets runs as one op.", switch[0],
                 steps[switch[0]].file, steps[switch[0]].line,
-                "repeat the work inside one step (a while loop), or unroll the loop."))
+                "do the loop's work in the switch step and name that step in its case "
+                "(self.next({'again': self.<switch step>, 'done': self.<next>}, condition=...)), "
+                "or repeat the work inside one step."))
         else:
             problems.append(Problem("cycle", flow, f"steps {loop} form a cycle.", loop[0],
                                     steps[loop[0]].file, steps[loop[0]].line,
                                     "a flow must be acyclic: remove the edge that points back."))
         return ()
     return tuple(order)
+
+
+def _on_cycles(steps: Mapping[str, ParsedStep], left: set[str]) -> list[str]:
+    """The steps of ``left`` (those a topological sort could not place) that lie on a cycle,
+    sorted; the others are only downstream of one."""
+    def reaches_itself(start: str) -> bool:
+        seen, todo = set(), [start]
+        while todo:
+            for t in _forward(steps[todo.pop()]):
+                if t == start:
+                    return True
+                if t in left and t not in seen:
+                    seen.add(t)
+                    todo.append(t)
+        return False
+
+    return sorted(n for n in left if reaches_itself(n)) or sorted(left)
+
+
+def _forward(step: ParsedStep) -> tuple[str, ...]:
+    """The step's out-edges without a recursive switch's edge back to itself: the edges the
+    job's (acyclic) graph of ops is made of; the loop itself runs inside the step's op."""
+    if step.switch_cases is not None:
+        return tuple(t for t in step.out if t != step.name)
+    return step.out
 
 
 def _kind(step: ParsedStep) -> str:
@@ -231,7 +265,7 @@ def _analyse(parsed: ParsedFlow, order: tuple[str, ...], problems: list[Problem]
     flow, steps = parsed.name, parsed.steps
     parents: dict[str, list[str]] = {n: [] for n in order}
     for n in order:
-        for t in steps[n].out:
+        for t in _forward(steps[n]):
             parents[t].append(n)
     # For each step: the stack of enclosing splits and which branch of each it is on.
     stack: dict[str, tuple[str, ...]] = {}

@@ -75,6 +75,17 @@ class StepNode:
     def is_split(self) -> bool:
         return self.kind in SPLIT_KINDS
 
+    @property
+    def is_loop(self) -> bool:
+        """A recursive switch (Metaflow 2.19): a case routes back to the step itself, so the
+        step runs as a loop of iterations inside its one op (``runtime.loops``)."""
+        return self.kind == SWITCH and self.name in self.out
+
+    @property
+    def exits(self) -> tuple[str, ...]:
+        """The steps this one can go to next, other than itself (a loop's way out)."""
+        return tuple(t for t in self.out if t != self.name)
+
 
 @dataclass(frozen=True)
 class FlowGraph:

@@ -40,6 +40,7 @@ RUN_OPTIONS: Mapping[str, Option] = {
     "tags": Option("--tag", "list"),
     "max_workers": Option("--max-workers", "int"),
     "max_num_splits": Option("--max-num-splits", "int"),
+    "max_loop_iterations": Option("--max-loop-iterations", "int"),
     "datastore": TOP_LEVEL_OPTIONS["datastore"],
     "decospecs": TOP_LEVEL_OPTIONS["decospecs"],
     "quiet": TOP_LEVEL_OPTIONS["quiet"],
@@ -49,6 +50,7 @@ RESUME_OPTIONS: Mapping[str, Option] = {
     "origin_run_id": Option("--origin-run-id", "str"),
     "step_to_rerun": Option("", "str"),
     "tags": RUN_OPTIONS["tags"],
+    "max_loop_iterations": RUN_OPTIONS["max_loop_iterations"],
 }
 
 

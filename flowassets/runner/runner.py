@@ -61,7 +61,8 @@ class Runner:
     # -- blocking ---------------------------------------------------------------------------
     def run(self, **kwargs: Any) -> ExecutingRun:
         """Run the flow to its end; keywords are its parameters and run options (``tags``,
-        ``max_workers``, ``max_num_splits``, ``datastore``, ``decospecs``, ``quiet``)."""
+        ``max_workers``, ``max_num_splits``, ``max_loop_iterations``, ``datastore``, ``decospecs``,
+        ``quiet``)."""
         command = self._start("run", self._run_arguments(kwargs))
         command.wait(self.show_output)
         return self._executing(command)

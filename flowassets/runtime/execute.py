@@ -15,6 +15,7 @@ from ..compute.spec import timeout_seconds
 from ..errors import StepFailure
 from ..graph import model
 from ..storage.manifest import StepResult, TaskRecord
+from .loops import DEFAULT_MAX_LOOP_ITERATIONS, run_loop
 from .plan import plan_tasks
 from .pod_tasks import run_in_pods
 from .pool import ChildOutcome, run_forked
@@ -32,12 +33,32 @@ class StepSettings:
     pods: Any = None
     #: A resumed run's origin: its tasks of this step that finished are reused, not run again.
     clone_from: str | None = None
+    #: Passes a loop (recursive switch) may make per chain (``runtime.loops``).
+    max_loop_iterations: int = DEFAULT_MAX_LOOP_ITERATIONS
 
 
 def execute_step(ctx: RunContext, step: str, upstream: list[StepResult],
                  settings: StepSettings = StepSettings(), on_log: LogFn | None = None) -> StepResult:
     node = ctx.graph[step]
     specs = plan_tasks(ctx.graph, step, upstream)
+    if node.is_loop:
+        return run_loop(ctx, node, specs, settings, on_log)
+    records = run_tasks(ctx, node, specs, settings, on_log)
+    ordered = tuple(records[s.task_id] for s in specs)
+    return StepResult(ctx.graph.flow_name, ctx.run_id, step, ordered)
+
+
+def run_tasks(ctx: RunContext, node: model.StepNode, specs: list[TaskSpec],
+              settings: StepSettings, on_log: LogFn | None = None, *,
+              finished: dict[str, TaskRecord] | None = None,
+              done_before: int = 0, report_clones: bool = True) -> dict[str, TaskRecord]:
+    """Run ``specs`` (tasks of ``node``) with retries and @catch, reusing a resumed run's
+    finished ones; their records by task id, or ``StepFailure`` naming every failed task.
+    ``finished``: the origin run's finished tasks of the step, when the caller already read
+    them (a loop asks once, not once per iteration); ``done_before``: tasks of the step that
+    finished in earlier calls (the progress display counts them); ``report_clones``: tell the
+    progress display about reused tasks here (a loop tells once for all its passes)."""
+    step = node.name
     retry = node.decorator("retry")
     times = int(float(retry.resolved()["times"])) if retry else 0
     delay_s = 60 * float(retry.resolved()["minutes_between_retries"]) if retry else 0.0
@@ -50,12 +71,13 @@ def execute_step(ctx: RunContext, step: str, upstream: list[StepResult],
     failures: list[str] = []
     todo = specs
     if settings.clone_from:
-        records = clone_finished_tasks(ctx, specs, settings.clone_from, gang)
+        records = clone_finished_tasks(ctx, specs, settings.clone_from, gang, finished)
         todo = [s for s in specs if s.task_id not in records]
-        if records:
+        if records and report_clones:
             tasks_cloned(step, clone_summary(list(records.values()), len(specs)))
     attempt = 0
-    task_progress(step, len(records), len(specs))
+    total = done_before + len(specs)
+    task_progress(step, done_before + len(records), total)
     while todo:
         todo = [dataclasses.replace(s, attempt=attempt, is_last_attempt=attempt >= times) for s in todo]
         again = []
@@ -77,7 +99,8 @@ def execute_step(ctx: RunContext, step: str, upstream: list[StepResult],
                 ctx.store.save_task(ctx.run_id, records[spec.task_id])
             else:
                 failures.append(_describe(ctx, spec, outcome))
-            task_progress(step, len(records) + len(failures), len(specs), spec.task_id, outcome.log)
+            task_progress(step, done_before + len(records) + len(failures), total, spec.task_id,
+                          outcome.log)
             if gang and (again or failures):
                 break
             if failures and settings.pods is not None and not gang:
@@ -97,12 +120,11 @@ def execute_step(ctx: RunContext, step: str, upstream: list[StepResult],
         shown = failures[:5]
         more = f"\n... and {len(failures) - 5} more failed task(s)" if len(failures) > 5 else ""
         raise StepFailure("\n\n".join(shown) + more)
-    ordered = tuple(records[s.task_id] for s in specs)
-    return StepResult(ctx.graph.flow_name, ctx.run_id, step, ordered)
+    return records
 
 
-def clone_finished_tasks(ctx: RunContext, specs: list[TaskSpec], origin: str,
-                         gang: bool) -> dict[str, TaskRecord]:
+def clone_finished_tasks(ctx: RunContext, specs: list[TaskSpec], origin: str, gang: bool,
+                         finished: dict[str, TaskRecord] | None = None) -> dict[str, TaskRecord]:
     """The tasks of the origin run that finished with the same place in the foreach and the
     same inputs as ``specs`` (found by task id, which the place determines: ``task_ids``),
     reused as they are (their artifacts and logs are referenced, not
@@ -111,7 +133,8 @@ def clone_finished_tasks(ctx: RunContext, specs: list[TaskSpec], origin: str,
     whole."""
     if not specs:
         return {}
-    finished = ctx.store.finished_tasks(origin, specs[0].step)
+    if finished is None:
+        finished = ctx.store.finished_tasks(origin, specs[0].step)
     reused: dict[str, TaskRecord] = {}
     for spec in specs:
         record = finished.get(spec.task_id)
@@ -132,7 +155,8 @@ def clone_summary(cloned: list[TaskRecord], total: int, max_ids: int = 20) -> st
 
 def _same_task(spec: TaskSpec, record: TaskRecord) -> bool:
     inputs = tuple(f"{r.step}/{r.task_id}" for r in spec.inputs)
-    return record.foreach_stack == spec.foreach_stack and record.input_tasks == inputs
+    return (record.foreach_stack == spec.foreach_stack and record.input_tasks == inputs
+            and record.iteration == spec.iteration)
 
 
 def _stopped_note(stopped: int) -> str:
@@ -170,7 +194,7 @@ def _catch_fallback(ctx: RunContext, spec: TaskSpec, outcome: ChildOutcome) -> T
     now = time.time()
     return TaskRecord(step=spec.step, task_id=spec.task_id, foreach_stack=spec.foreach_stack,
                       artifacts=base, next_steps=node.out, attempt=spec.attempt, started_at=now,
-                      finished_at=now, caught_exception=str(caught),
+                      finished_at=now, caught_exception=str(caught), iteration=spec.iteration,
                       input_tasks=tuple(f"{r.step}/{r.task_id}" for r in spec.inputs))
 
 

@@ -2,9 +2,13 @@
 
 import dagster as dg
 
+from .loops import DEFAULT_MAX_LOOP_ITERATIONS
+
 
 class FlowRuntimeResource(dg.ConfigurableResource):
-    """Local task parallelism and foreach limits (Metaflow's --max-workers / --max-num-splits)."""
+    """Local task parallelism, foreach and loop limits (Metaflow's --max-workers /
+    --max-num-splits; ``max_loop_iterations`` bounds the passes of a recursive switch)."""
 
     max_workers: int = 16
     max_num_splits: int = 100
+    max_loop_iterations: int = DEFAULT_MAX_LOOP_ITERATIONS

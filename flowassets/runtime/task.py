@@ -40,6 +40,7 @@ class TaskSpec:
     inputs: tuple[TaskRecord, ...]  # one upstream task, or every input of a join
     attempt: int = 0
     is_last_attempt: bool = True
+    iteration: int | None = None  # the pass of a loop (recursive switch), from 0
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,7 @@ def _run_body(spec: TaskSpec, ctx: RunContext, node: model.StepNode, flow: Any,
         input_tasks=tuple(f"{r.step}/{r.task_id}" for r in spec.inputs), attempt=spec.attempt,
         started_at=started, finished_at=time.time(),
         caught_exception=str(caught) if caught else None, pod=pod_placement(),
+        iteration=spec.iteration,
     )
 
 

@@ -41,3 +41,12 @@ def control_task_id(graph: model.FlowGraph, step: str, stack: tuple[ForeachFrame
     """The id of node 0 of the ``@parallel`` gang the task at ``stack`` belongs to (its last
     frame is the gang's): Metaflow's ``current.parallel.control_task_id``."""
     return task_id_for(graph, step, stack[:-1]) + "-0"
+
+
+def iteration_task_id(task_id: str, iteration: int) -> str:
+    """The id of pass ``iteration`` (from 0) of a loop (a recursive switch) whose task at this
+    place would be ``task_id``: ``task_id.iteration``, so pass 3 of the loop in the 2nd step is
+    ``2.3`` and of its foreach item 1 in the 4th step ``4-1.3``. Metaflow indexes the same task
+    ``step[foreach indices][iteration]``; the id stays unique in the run, is the same in every
+    run (a resume finds the failed pass's predecessors by it), and is a valid label value."""
+    return f"{task_id}.{iteration}"

@@ -51,6 +51,8 @@ class TaskRecord:
     pod: Mapping[str, str] | None = None
     #: The run this task actually ran in, when a resume reused it instead of running it again.
     cloned_from: str | None = None
+    #: Which pass of a loop (a recursive switch) this task is, from 0; None outside loops.
+    iteration: int | None = None
 
     @property
     def indices(self) -> tuple[int, ...]:

@@ -301,7 +301,8 @@ def _with_asset_outputs(op_def: dg.OpDefinition, graph: model.FlowGraph, node: m
         result = next((o.value for o in outputs if isinstance(o.value, StepResult)), None)
         extra = []
         if result is not None and names:
-            task = result.tasks[0]
+            # A loop's asset value is its last pass's (the one that left the loop).
+            task = result.tasks[-1] if node.is_loop else result.tasks[0]
             for name in names:
                 ref = task.artifacts.get(name)
                 if ref is None:

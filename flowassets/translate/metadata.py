@@ -33,6 +33,14 @@ _FOREACH_COLUMNS = [
     dg.TableColumn("input", "string", description="self.input (repr, shortened)"),
 ]
 
+_LOOP_COLUMNS = [
+    dg.TableColumn("task", "string", description="task id: STEP.PASS (foreach indices before the dot)"),
+    dg.TableColumn("foreach index", "string", description="the chain's foreach indices, if any"),
+    dg.TableColumn("pass", "int", description="iteration of the loop, from 0"),
+    dg.TableColumn("next", "string", description="the case the switch took"),
+    dg.TableColumn("cloned", "bool", description="reused from the resumed run"),
+]
+
 _POD_COLUMNS = [
     dg.TableColumn("task", "string"),
     dg.TableColumn("pod", "string", description="Kubernetes pod the task ran in"),
@@ -57,7 +65,7 @@ def step_output_metadata(result: StepResult, upstream: Iterable[StepResult] = ()
     meta: dict[str, Any] = {"tasks": len(tasks)}
     if not tasks:
         return meta
-    by_path = {f"{r.step}/{t.task_id}": t for r in upstream for t in r.tasks}
+    by_path = {f"{r.step}/{t.task_id}": t for r in (*upstream, result) for t in r.tasks}
     shown = tasks[:max_tasks]
     more = f" ... ({len(tasks) - max_tasks} more)" if len(tasks) > max_tasks else ""
     meta["task_ids"] = ", ".join(t.task_id for t in shown) + more
@@ -81,6 +89,8 @@ def step_output_metadata(result: StepResult, upstream: Iterable[StepResult] = ()
     if tasks[0].foreach_stack:
         meta["foreach"] = dg.MetadataValue.table(
             [_foreach_row(t) for t in shown], schema=dg.TableSchema(columns=_FOREACH_COLUMNS))
+    if any(t.iteration is not None for t in tasks):
+        meta.update(loop_metadata(tasks, max_tasks))
     caught = [t for t in tasks if t.caught_exception]
     if caught:
         meta["caught exceptions"] = "; ".join(f"{t.task_id}: {t.caught_exception}" for t in caught)
@@ -99,6 +109,24 @@ def step_output_metadata(result: StepResult, upstream: Iterable[StepResult] = ()
     ran = [t for t in tasks if not t.cloned_from]  # a cloned task's times are its origin run's
     meta["duration (s)"] = round(max(t.finished_at for t in ran) - min(t.started_at for t in ran), 3) if ran else 0.0
     return meta
+
+
+def loop_metadata(tasks: tuple[TaskRecord, ...], max_rows: int = 20) -> dict[str, Any]:
+    """A loop step's passes (a recursive switch): how many each chain made (one chain, or one
+    per foreach item) and, per pass, its task and the case it took; the first and last
+    ``max_rows // 2`` passes of a long loop (where it began and how it ended)."""
+    chains: dict[tuple[int, ...], int] = {}
+    for task in tasks:
+        chains[task.indices] = chains.get(task.indices, 0) + 1
+    shown = list(tasks) if len(tasks) <= max_rows else [*tasks[:max_rows // 2], *tasks[-(max_rows // 2):]]
+    rows = [dg.TableRecord({"task": t.task_id, "foreach index": "-".join(map(str, t.indices)),
+                            "pass": t.iteration or 0, "next": ", ".join(t.next_steps),
+                            "cloned": bool(t.cloned_from)}) for t in shown]
+    return {
+        "loop passes": dg.MetadataValue.table(rows, schema=dg.TableSchema(columns=_LOOP_COLUMNS)),
+        "loop passes per chain": max(chains.values()) if len(chains) == 1 else
+        ", ".join(f"[{'-'.join(map(str, k))}]: {n}" for k, n in sorted(chains.items())),
+    }
 
 
 def _foreach_row(task: TaskRecord) -> dg.TableRecord:

@@ -29,7 +29,9 @@ UPSTREAM_INPUT = "upstream"
 
 
 def output_names(node: model.StepNode) -> tuple[str, ...]:
-    return node.out if node.kind == model.SWITCH else ("result",)
+    """A switch has one output per case's step (a loop's case back to itself is not one: its
+    iterations run inside this op); any other step has one ``result``."""
+    return node.exits if node.kind == model.SWITCH else ("result",)
 
 
 def build_step_op(translator: Any, flow_cls: type, graph: model.FlowGraph,
@@ -86,7 +88,8 @@ def build_step_op(translator: Any, flow_cls: type, graph: model.FlowGraph,
 
         pods = task_pod_target(context, graph, node, store_resource.location())
         try:
-            settings = StepSettings(runtime.max_workers, pods=pods, clone_from=clone_origin(context))
+            settings = StepSettings(runtime.max_workers, pods=pods, clone_from=clone_origin(context),
+                                    max_loop_iterations=runtime.max_loop_iterations)
             result = execute_step(ctx, step, list(upstream), settings, on_log)
         except FlowassetsError as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from None

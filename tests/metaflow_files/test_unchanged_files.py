@@ -28,6 +28,7 @@ CASES = [
     Case("config_flow.py", "ConfigFlow",
          config_args=("--config-value", "model", '{"cpu": 3, "name": "big", "layers": [4, 5]}'),
          job_configs="{'model': {'cpu': 3, 'name': 'big', 'layers': [4, 5]}}"),
+    Case("loop.py", "LoopFlow", ("--target", "4"), "{'ops': {'start': {'config': {'target': 4}}}}"),
 ]
 
 
@@ -64,6 +65,21 @@ def test_values_are_the_expected_ones(runs):
         assert end["summary"] == "big:ml:43", way  # budget 3 * 10 + len("budget"), + 3 + 4
         start = getattr(runs["ConfigFlow"], way).artifacts("start")[0]
         assert (start["env_name"], start["owner"], start["immutable"]) == ("big", "ana", True), way
+
+
+def test_loop_passes_are_tasks_as_in_metaflow(runs):
+    """A recursive switch: every pass is a task of its step with its own artifacts (the
+    comparison above checks each pass's values), as many as Metaflow runs; inside a foreach,
+    each item's chain loops its own number of times."""
+    for way in ("metaflow", "cli", "job"):
+        run = getattr(runs["LoopFlow"], way)
+        grow = sorted((t["count"], t["history"], t["status"]) for t in run.artifacts("grow"))
+        assert grow == [(1, [10], "more"), (2, [10, 20], "more"), (3, [10, 20, 30], "more"),
+                        (4, [10, 20, 30, 40], "enough")], way
+        spins = sorted((t["label"], t["done"], t["again"]) for t in run.artifacts("spin"))
+        assert spins == [("a", 1, "True"), ("a", 2, "False"), ("b", 1, "True"),
+                         ("b", 2, "True"), ("b", 3, "False")], way
+        assert run.artifacts("end")[0]["final"] == (4, 100, ["a:2", "b:3"]), way
 
 
 def test_flowassets_api_does_not_need_metaflow(tmp_path):
