@@ -4,7 +4,7 @@ Dagster captures what a step's process writes to its file descriptors 1 and 2 (i
 manager swaps them for files of the run's log key, ``[run_id, "compute_logs", file_key]``), and
 the run page's stdout/stderr buttons show those files. Tasks run in forked processes or pods
 whose output comes back as bytes, so the step writes them there itself: each task's stdout to
-fd 1 and its stderr to fd 2, every line labelled ``[step/task_id]`` so the tasks of a foreach
+its stdout and its stderr to its stderr, every line labelled ``[step/task_id]`` so the tasks of a foreach
 can be told apart in one pane (the same label ``flowassets run`` shows in the terminal).
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TextIO
 
 
 def label(step: str, task_id: str, attempt: int = 0) -> str:
@@ -29,23 +30,31 @@ def labelled(prefix: str, text: bytes) -> bytes:
 
 def write_to_step_streams(step: str, task_id: str, attempt: int, stdout: bytes,
                           stderr: bytes) -> None:
-    """Write a finished task's output to this process's stdout and stderr (fds 1 and 2), where
-    Dagster's captured-log manager takes it for the step."""
+    """Write a finished task's output to this process's stdout and stderr, where Dagster's
+    captured-log manager takes it for the step.
+
+    To the file descriptor behind ``sys.stdout`` / ``sys.stderr``, which is the one Dagster
+    swaps (fd 1 and 2, unless a host such as pytest replaced the streams), so output of any
+    size goes straight to the file; a stream without one (a notebook's) is written as text."""
     prefix = label(step, task_id, attempt)
-    for stream, fd, text in ((sys.stdout, 1, stdout), (sys.stderr, 2, stderr)):
-        if not text:
-            continue
-        try:
-            stream.flush()  # what the op printed before stays before
-        except (OSError, ValueError):
-            pass
-        _write_all(fd, labelled(prefix, text))
+    for stream, text in ((sys.stdout, stdout), (sys.stderr, stderr)):
+        if text:
+            _write(stream, labelled(prefix, text))
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
+def _write(stream: TextIO, data: bytes) -> None:
     try:
+        stream.flush()  # what the op printed before stays before
+        fd = stream.fileno()
+    except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation is both
+        fd = None
+    try:
+        if fd is None:
+            stream.write(data.decode(errors="replace"))
+            stream.flush()
+            return
+        view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
-    except OSError:  # a closed stdout must not fail the step: the store keeps the output
+    except (OSError, ValueError):  # a closed stdout must not fail the step: the store has it
         pass
