@@ -7,6 +7,8 @@ event, read with the UI's own queries (``logsForRun``, ``capturedLogs``,
 from __future__ import annotations
 
 import time
+from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -34,27 +36,35 @@ REPOSITORIES = """{ repositoriesOrError { ... on RepositoryConnection { nodes { 
   location { name } } } } }"""
 
 
+def printing_webserver(workdir: Path) -> Iterator[DagsterUI]:
+    """Generator for a fixture: the real webserver serving PrintingFlow's job."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    defs = workdir / "printing_defs.py"
+    defs.write_text(DEFS.format(flow=str(FLOWS / "printing_flow.py")))
+    yield from run_webserver(workdir / "ui", target=["-f", str(defs)])
+
+
 @pytest.fixture
 def webserver(tmp_path, monkeypatch):
-    defs = tmp_path / "printing_defs.py"
-    defs.write_text(DEFS.format(flow=str(FLOWS / "printing_flow.py")))
-    for ui in run_webserver(tmp_path / "ui", target=["-f", str(defs)]):
+    for ui in printing_webserver(tmp_path):
         monkeypatch.setenv("DAGSTER_HOME", str(ui.dagster_home))
         monkeypatch.setenv("FLOWASSETS_DATASTORE_SYSROOT_LOCAL", str(ui.store_root))
         yield ui
 
 
-def _launch(ui: DagsterUI, prefix: str) -> str:
+def launch(ui: DagsterUI, prefix: str, **config: object) -> str:
+    """Launch PrintingFlow through the webserver (its run worker runs it); ``config``: more run
+    config."""
     [repo] = ui.graphql(REPOSITORIES)["repositoriesOrError"]["nodes"]
     params = {"selector": {"repositoryLocationName": repo["location"]["name"],
                            "repositoryName": repo["name"], "jobName": "PrintingFlow"},
-              "runConfigData": {"ops": {"start": {"config": {"prefix": prefix}}}}}
+              "runConfigData": {"ops": {"start": {"config": {"prefix": prefix}}}, **config}}
     launched = ui.graphql(LAUNCH, params=params)["launchRun"]
     assert launched["__typename"] == "LaunchRunSuccess", launched
     return launched["run"]["runId"]
 
 
-def _wait(ui: DagsterUI, run_id: str, timeout_s: float = 180.0) -> str:
+def wait(ui: DagsterUI, run_id: str, timeout_s: float = 180.0) -> str:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         status = ui.graphql(STATUS, id=run_id)["runOrError"]["status"]
@@ -65,8 +75,8 @@ def _wait(ui: DagsterUI, run_id: str, timeout_s: float = 180.0) -> str:
 
 
 def test_webserver_serves_each_tasks_stdout_and_stderr_apart(webserver):
-    run_id = _launch(webserver, "ui")
-    assert _wait(webserver, run_id) == "SUCCESS"
+    run_id = launch(webserver, "ui")
+    assert wait(webserver, run_id) == "SUCCESS"
     events = webserver.graphql(CAPTURES, id=run_id)["logsForRun"]["events"]
     [capture] = [e for e in events if e["__typename"] == "LogsCapturedEvent"]
     assert "shout" in capture["stepKeys"]  # the run page's buttons for step shout open this key
