@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, TextIO
-
 
 
 @dataclass(frozen=True)
