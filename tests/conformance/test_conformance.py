@@ -26,6 +26,7 @@ PASSING = [
     "dynamic_parameters:single-linear-step",  # callable defaults with a ParameterContext
     "basic_include:single-linear-step",  # IncludeFile: text, utf8, binary, env override, absent
     "basic_tags:single-linear-step",  # --tag values and @project reach current and the run
+    "basic_log:single-linear-step",  # a task's stdout and stderr read back apart
 ]
 UNSUPPORTED = "recursive_switch:recursive_switch"  # a switch looping back: Dagster jobs are acyclic
 
