@@ -106,6 +106,16 @@ def test_flowassets_run_captures_streams_apart_and_logs_picks_one(tmp_path):
     assert step.returncode == 0, step.stderr
     assert [ln for ln in step.stdout.splitlines() if not ln.startswith("---")] == [
         f"stderr says item-{item}" for item in ITEMS]
+    # Metaflow's own spelling: `python flow.py logs RUN/STEP/TASK --stderr`.
+    script = tmp_path / "printing_flow.py"
+    script.write_text((FLOWS / "printing_flow.py").read_text()
+                      + "\n\nif __name__ == '__main__':\n    PrintingFlow()\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    as_metaflow = subprocess.run([sys.executable, str(script), "logs", f"{run_id}/shout/{task.id}",
+                                  "--stderr"], cwd=tmp_path, env=env, capture_output=True,
+                                 text=True, timeout=300)
+    assert as_metaflow.returncode == 0, as_metaflow.stderr
+    assert as_metaflow.stdout == "stderr says item-bb\n"
     clash = _cli("logs", pathspec, "--stdout", "--stderr", cwd=tmp_path)
     assert clash.returncode != 0 and "not allowed with" in clash.stderr
 
