@@ -26,7 +26,8 @@ def _plural(n: int, word: str) -> str:
 
 class PlainProgress:
     """One line per event worth keeping in a log, and each task's output as it finishes: its
-    stdout to ``out``, its stderr to ``err``, every line labelled ``[step/task_id]``."""
+    stdout to ``out``, its stderr to ``err``, every line labelled ``[step/task_id]`` (with the
+    attempt for a retry), as in Dagster's captured logs."""
 
     #: Off when the task output reaches the terminal without us (no compute-log capture).
     shows_task_output = True
@@ -59,10 +60,11 @@ class PlainProgress:
             self._last_tasks_line[step] = now
             self._say(f"  ...   {step:<24} {done}/{total} tasks done {self._counter()}")
 
-    def task_log(self, step: str, task_id: str, stdout: bytes, stderr: bytes) -> None:
+    def task_log(self, step: str, task_id: str, stdout: bytes, stderr: bytes,
+                 attempt: int = 0) -> None:
         if not self.shows_task_output:
             return
-        prefix = label(step, task_id)
+        prefix = label(step, task_id, attempt)
         for stream, text in ((self.out, stdout), (self.err, stderr)):
             if text:
                 stream.write(labelled(prefix, text).decode(errors="replace"))
@@ -149,11 +151,12 @@ class LiveProgress(PlainProgress):
             self.task_bars[step] = self.bars.add_task(f"  {step}", total=total, unit="tasks")
         self._draw(lambda: self.bars.update(self.task_bars[step], completed=done, total=total))
 
-    def task_log(self, step: str, task_id: str, stdout: bytes, stderr: bytes) -> None:
+    def task_log(self, step: str, task_id: str, stdout: bytes, stderr: bytes,
+                 attempt: int = 0) -> None:
         if not self.shows_task_output:
             return
         # Both streams through the console: a write beside it would break the live bars.
-        text = b"".join(labelled(label(step, task_id), t) for t in (stdout, stderr))
+        text = b"".join(labelled(label(step, task_id, attempt), t) for t in (stdout, stderr))
         self._draw(lambda: self.console.print(text.decode(errors="replace").rstrip("\n"),
                                               markup=False, highlight=False))
 

@@ -80,7 +80,7 @@ def execute_step(ctx: RunContext, step: str, upstream: list[StepResult],
             else:
                 failures.append(_describe(ctx, spec, outcome))
             task_progress(step, len(records) + len(failures), len(specs), spec.task_id,
-                          outcome.stdout, outcome.stderr)
+                          outcome.stdout, outcome.stderr, spec.attempt)
             if gang and (again or failures):
                 break
             if failures and settings.pods is not None and not gang:

@@ -153,3 +153,41 @@ def test_multiprocess_executor_captures_each_steps_tasks_under_that_steps_key(tm
     for steps, (out, err) in by_step.items():
         if steps != ("shout",):
             assert "says" not in out + err
+
+
+RETRY_FLOW = '''
+import sys
+from flowassets import FlowSpec, current, retry, step
+
+
+class RetriedFlow(FlowSpec):
+    @retry(times=1, minutes_between_retries=0)
+    @step
+    def start(self):
+        print(f"try {current.retry_count}")
+        print(f"err {current.retry_count}", file=sys.stderr)
+        if current.retry_count == 0:
+            raise RuntimeError("first try fails")
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+'''
+
+
+def test_each_attempt_of_a_retried_task_is_labelled_with_its_attempt(tmp_path):
+    """The first attempt's output stays in the captured logs (the terminal shows it too), the
+    retry's is labelled as attempt 1; ``flowassets logs`` shows the latest attempt, as Metaflow."""
+    flow = tmp_path / "retried_flow.py"
+    flow.write_text(RETRY_FLOW)
+    ran = _cli("run", str(flow), "--run-id-file", "rid.txt", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    run_id = (tmp_path / "rid.txt").read_text().strip()
+    [(_, stdout, stderr)] = captured(dg.DagsterInstance.get(), run_id)
+    for text in (stdout, ran.stdout):
+        assert "[start/1] try 0\n[start/1 attempt 1] try 1\n" in text
+    for text in (stderr, ran.stderr):
+        assert "[start/1] err 0\n" in text and "[start/1 attempt 1] err 1\n" in text
+    latest = _cli("logs", f"RetriedFlow/{run_id}/start/1", cwd=tmp_path)
+    assert latest.stdout == "try 1\nerr 1\n"
