@@ -6,6 +6,7 @@ Runs on the same fork pool as foreach tasks, so a crash in one item is reported,
 from __future__ import annotations
 
 import os
+import sys
 from typing import Callable, Iterable, TypeVar
 
 from ..errors import FlowassetsError
@@ -23,8 +24,10 @@ def parallel_map(func: Callable[[A], R], iterable: Iterable[A], max_parallel: in
     results: dict[int, R] = {}
     for outcome in run_forked(items, lambda pair: func(pair[1]), workers):
         index = outcome.item[0]
-        if outcome.log:
-            print(outcome.log.decode(errors="replace"), end="")
+        if outcome.stdout:
+            print(outcome.stdout.decode(errors="replace"), end="")
+        if outcome.stderr:
+            print(outcome.stderr.decode(errors="replace"), end="", file=sys.stderr)
         if not outcome.ok:
             raise FlowassetsError(f"parallel_map: item {index} failed: "
                                   f"{outcome.error or outcome.crash}")

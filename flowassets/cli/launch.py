@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
+import contextlib
 import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, TextIO
-
-ECHO_ENV = "FLOWASSETS_ECHO_LOGS"
 
 
 @dataclass(frozen=True)
@@ -136,7 +134,7 @@ def drive(recon: Any, run: Any, instance: Any, flow_name: str, steps_total: int,
     """Execute a created run in this process (``run`` and ``resume``), showing its progress."""
     from dagster._core.execution.api import execute_run_iterator
 
-    from .log_tailers import tailers_ignore_ctrl_c
+    from .log_tailers import no_tail_mirror, terminal_streams
     from .main import gc_after_loading
     from .sqlite_keepalive import keep_open
 
@@ -145,18 +143,19 @@ def drive(recon: Any, run: Any, instance: Any, flow_name: str, steps_total: int,
     from ..runtime.progress import listening
     from .progress import PlainProgress, QuietProgress, make_progress
 
+    terminal = contextlib.ExitStack()
+    out, err = terminal.enter_context(terminal_streams(out))
     display: PlainProgress = (QuietProgress(out, flow_name, steps_total) if quiet
-                              else make_progress(out, flow_name, steps_total))
+                              else make_progress(out, flow_name, steps_total, err))
+    # Without a compute-log capture the op's task output reaches the terminal itself.
+    display.shows_task_output = display.shows_task_output and captures_compute_logs(instance)
     display.run_started(run.run_id, instance.root_directory)
     failures: list[tuple[str | None, str]] = []
     step_started: dict[str, float] = {}
     tasks: dict[str, Any] = {}
-    previous = os.environ.get(ECHO_ENV)
-    if not quiet and not display.echoes_task_logs:
-        os.environ[ECHO_ENV] = "1"  # the op prints task output as it comes
     try:
         with listening(None if quiet else display), keep_open(instance, run.run_id), \
-                tailers_ignore_ctrl_c():
+                no_tail_mirror():
             for event in execute_run_iterator(recon, run, instance):
                 if on_event:
                     on_event(event)
@@ -187,10 +186,7 @@ def drive(recon: Any, run: Any, instance: Any, flow_name: str, steps_total: int,
             failures.append((None, f"{type(exc).__name__}: {exc}"))
     finally:
         display.close()
-        if previous is None:
-            os.environ.pop(ECHO_ENV, None)
-        else:
-            os.environ[ECHO_ENV] = previous
+        terminal.close()
     final = instance.get_run_by_id(run.run_id)
     status = final.status.value if final is not None else "FAILURE"
     if status == "CANCELED":
@@ -199,6 +195,14 @@ def drive(recon: Any, run: Any, instance: Any, flow_name: str, steps_total: int,
     return LaunchResult(run.run_id, status == "SUCCESS", failures, time.monotonic() - started,
                         steps_done=display.finished, steps_total=steps_total,
                         tasks=sum(tasks.values()), status=status)
+
+
+def captures_compute_logs(instance: Any) -> bool:
+    """Whether the instance's compute-log manager takes the run's stdout and stderr (Dagster's
+    ephemeral instances and a ``NoOpComputeLogManager`` in dagster.yaml do not)."""
+    from dagster._core.storage.noop_compute_log_manager import NoOpComputeLogManager
+
+    return not isinstance(instance.compute_log_manager, NoOpComputeLogManager)
 
 
 def _has_error(event: Any) -> bool:

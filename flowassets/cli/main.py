@@ -60,6 +60,11 @@ def _parser() -> argparse.ArgumentParser:
                           "FLOW_FILE RUN_ID/STEP[/TASK] as Metaflow's `python flow.py logs`")
     logs.add_argument("target", nargs="+", metavar="[FLOW_FILE] PATHSPEC")
     logs.add_argument("--flow")
+    shown = logs.add_mutually_exclusive_group()
+    for stream in ("stdout", "stderr", "both"):
+        shown.add_argument(f"--{stream}", dest="streams", action="store_const", const=stream,
+                           help=f"show {'stdout and stderr (default)' if stream == 'both' else stream} "
+                                "of the tasks, as Metaflow's `logs`")
     from . import tags
 
     tags.add_parser(sub)
@@ -122,7 +127,7 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
         if args.command in ("show", "check"):
             return _show(args, check_only=args.command == "check")
         if args.command == "logs":
-            return _logs(_logs_pathspec(args))
+            return _logs(_logs_pathspec(args), args.streams or "both")
         if args.command == "resume":
             return _resume(args)
         if args.command == "recover":
@@ -420,7 +425,10 @@ def _logs_pathspec(args: argparse.Namespace) -> str:
     return f"{name}/{args.target[1].strip('/')}"
 
 
-def _logs(pathspec: str) -> int:
+def _logs(pathspec: str, streams: str = "both") -> int:
+    """Print the tasks' output: ``streams`` is "stdout", "stderr" or "both" (Metaflow's
+    ``logs --stdout/--stderr/--both``). The text goes to stdout; with both, each stream's name
+    goes to stderr before it, as Metaflow's does, so a pipe gets only what the tasks wrote."""
     from ..client import Flow
 
     parts = pathspec.strip("/").split("/")
@@ -429,11 +437,17 @@ def _logs(pathspec: str) -> int:
     run = Flow(parts[0])[parts[1]]
     step = run[parts[2]]
     tasks = [step[parts[3]]] if len(parts) > 3 else list(step)
+    names = ("stdout", "stderr") if streams == "both" else (streams,)
     for task in tasks:
-        text = task.stdout
         if len(tasks) > 1:
-            print(f"--- {task.pathspec}")
-        print(text, end="" if text.endswith("\n") else "\n")
+            print(f"--- {task.pathspec}", flush=True)
+        for name in names:
+            text = getattr(task, name)  # Task.stdout or Task.stderr
+            if streams == "both":
+                if not text:
+                    continue
+                print(name, file=sys.stderr, flush=True)
+            print(text, end="" if text.endswith("\n") else "\n", flush=True)
     return 0
 
 

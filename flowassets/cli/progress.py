@@ -14,6 +14,8 @@ import threading
 import time
 from typing import Any, TextIO
 
+from ..runtime.task_output import label, labelled
+
 #: Plain mode: at most one "tasks done" line per step this often.
 PLAIN_TASK_INTERVAL_S = 2.0
 
@@ -23,12 +25,16 @@ def _plural(n: int, word: str) -> str:
 
 
 class PlainProgress:
-    """One line per event worth keeping in a log. Task output is echoed by the op itself."""
+    """One line per event worth keeping in a log, and each task's output as it finishes: its
+    stdout to ``out``, its stderr to ``err``, every line labelled ``[step/task_id]`` (with the
+    attempt for a retry), as in Dagster's captured logs."""
 
-    echoes_task_logs = False
+    #: Off when the task output reaches the terminal without us (no compute-log capture).
+    shows_task_output = True
 
-    def __init__(self, out: TextIO, flow: str, total_steps: int):
+    def __init__(self, out: TextIO, flow: str, total_steps: int, err: TextIO | None = None):
         self.out, self.flow, self.total = out, flow, total_steps
+        self.err = err if err is not None else out
         self.started = time.monotonic()
         self.finished = 0
         self._last_tasks_line: dict[str, float] = {}
@@ -54,8 +60,15 @@ class PlainProgress:
             self._last_tasks_line[step] = now
             self._say(f"  ...   {step:<24} {done}/{total} tasks done {self._counter()}")
 
-    def task_log(self, step: str, task_id: str, text: bytes) -> None:
-        pass
+    def task_log(self, step: str, task_id: str, stdout: bytes, stderr: bytes,
+                 attempt: int = 0) -> None:
+        if not self.shows_task_output:
+            return
+        prefix = label(step, task_id, attempt)
+        for stream, text in ((self.out, stdout), (self.err, stderr)):
+            if text:
+                stream.write(labelled(prefix, text).decode(errors="replace"))
+                stream.flush()
 
     def step_done(self, step: str, tasks: int, seconds: float) -> None:
         self.finished += 1
@@ -80,6 +93,8 @@ class PlainProgress:
 class QuietProgress(PlainProgress):
     """``--quiet``: counts steps for the summary, prints nothing."""
 
+    shows_task_output = False
+
     def _say(self, text: str) -> None:
         pass
 
@@ -92,10 +107,8 @@ class LiveProgress(PlainProgress):
     a half-taken stdout lock, so forks wait for the draw in progress (``os.register_at_fork``).
     """
 
-    echoes_task_logs = True
-
-    def __init__(self, out: TextIO, flow: str, total_steps: int):
-        super().__init__(out, flow, total_steps)
+    def __init__(self, out: TextIO, flow: str, total_steps: int, err: TextIO | None = None):
+        super().__init__(out, flow, total_steps, err)
         from rich.console import Console
         from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                    TimeElapsedColumn)
@@ -138,10 +151,13 @@ class LiveProgress(PlainProgress):
             self.task_bars[step] = self.bars.add_task(f"  {step}", total=total, unit="tasks")
         self._draw(lambda: self.bars.update(self.task_bars[step], completed=done, total=total))
 
-    def task_log(self, step: str, task_id: str, text: bytes) -> None:
-        lines = text.decode(errors="replace").rstrip().splitlines()
-        prefix = f"[{step}/{task_id}] "
-        self._draw(lambda: self.console.print("\n".join(prefix + line for line in lines),
+    def task_log(self, step: str, task_id: str, stdout: bytes, stderr: bytes,
+                 attempt: int = 0) -> None:
+        if not self.shows_task_output:
+            return
+        # Both streams through the console: a write beside it would break the live bars.
+        text = b"".join(labelled(label(step, task_id, attempt), t) for t in (stdout, stderr))
+        self._draw(lambda: self.console.print(text.decode(errors="replace").rstrip("\n"),
                                               markup=False, highlight=False))
 
     def step_done(self, step: str, tasks: int, seconds: float) -> None:
@@ -207,14 +223,15 @@ def _after_fork_child() -> None:
         _DRAW_LOCK = threading.RLock()
 
 
-def make_progress(out: TextIO, flow: str, total_steps: int) -> PlainProgress:
+def make_progress(out: TextIO, flow: str, total_steps: int,
+                  err: TextIO | None = None) -> PlainProgress:
     """Live display on a terminal, plain lines otherwise (FLOWASSETS_PROGRESS=plain forces)."""
     global _FORK_HOOK_SET
     isatty = getattr(out, "isatty", lambda: False)()
     if not isatty or os.environ.get("FLOWASSETS_PROGRESS") == "plain" or os.environ.get("TERM") == "dumb":
-        return PlainProgress(out, flow, total_steps)
+        return PlainProgress(out, flow, total_steps, err)
     if not _FORK_HOOK_SET:
         os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_parent,
                             after_in_child=_after_fork_child)
         _FORK_HOOK_SET = True
-    return LiveProgress(out, flow, total_steps)
+    return LiveProgress(out, flow, total_steps, err)

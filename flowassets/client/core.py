@@ -387,12 +387,20 @@ class Task(PicklesAsPathspec):
     def stdout(self) -> str:
         """The output of the task's latest attempt, as Metaflow's ``logs`` shows it (a cloned
         task's: the run it ran in)."""
+        return self._output("stdout")
+
+    @property
+    def stderr(self) -> str:
+        """What the task's latest attempt wrote to stderr (Metaflow's ``Task.stderr``)."""
+        return self._output("stderr")
+
+    def _output(self, stream: str) -> str:
+        """The latest attempt's ``stream`` ("stdout" or "stderr")."""
         store = self.step.run.store
         cloned_from = self.record.cloned_from
         for run_id in [cloned_from] if cloned_from else self.step.run._lineage():
-            attempts = [(int(name.split(".")[1]), text)
-                        for name, text in store.load_logs(run_id, self.step.id)
-                        if name.startswith(f"{self.id}.") and name.split(".")[1].isdigit()]
+            attempts = [(attempt, text) for task_id, attempt, text
+                        in store.load_logs(run_id, self.step.id, stream) if task_id == self.id]
             if attempts:
                 return max(attempts, key=lambda a: a[0])[1].decode(errors="replace")
         return ""

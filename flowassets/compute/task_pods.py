@@ -321,7 +321,8 @@ def _check(state: _Live, pod: Any, target: PodTarget, backend: Any) -> TaskOutco
 
 
 def _result(job: PodJob, backend: Any) -> TaskOutcome | None:
-    """What the task worker wrote: ("ok", record, log) or ("error", type, text, log)."""
+    """What the task worker wrote: ("ok", record, stdout, stderr) or ("error", type, text,
+    stdout, stderr)."""
     try:
         raw = backend.get_bytes(job.result_key) if backend.exists(job.result_key) else None
     except Exception:  # noqa: BLE001 - an unreadable result is explained like a missing one
@@ -330,8 +331,9 @@ def _result(job: PodJob, backend: Any) -> TaskOutcome | None:
         return None
     payload = pickle.loads(raw)
     if payload[0] == "ok":
-        return TaskOutcome(job.item, value=payload[1], log=payload[2])
-    return TaskOutcome(job.item, error=payload[2], error_type=payload[1], log=payload[3])
+        return TaskOutcome(job.item, value=payload[1], stdout=payload[2], stderr=payload[3])
+    return TaskOutcome(job.item, error=payload[2], error_type=payload[1], stdout=payload[3],
+                       stderr=payload[4])
 
 
 def _job_status(target: PodTarget, name: str) -> Any:
@@ -358,12 +360,13 @@ def _explain(job: PodJob, target: PodTarget, waited_s: float) -> TaskOutcome:
         if pods:
             pod = max(pods, key=lambda p: p.metadata.creation_timestamp or 0)
             reason = reason or f"pod {target.namespace}/{pod.metadata.name} ended without reporting a result"
+            # Kubernetes merges a container's stdout and stderr into one log: kept as stdout.
             log = target.api.core_api.read_namespaced_pod_log(
                 pod.metadata.name, target.namespace, _preload_content=False).data
     except Exception:  # noqa: BLE001 - the reason matters more than the log
         pass
     return TaskOutcome(job.item, crash=reason or f"Kubernetes job {target.namespace}/{job.name} "
-                       "ended without a pod reporting a result", log=log)
+                       "ended without a pod reporting a result", stdout=log)
 
 
 def delete_job(api: Any, name: str, namespace: str) -> None:

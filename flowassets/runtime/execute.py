@@ -22,7 +22,8 @@ from .pool import ChildOutcome, run_forked
 from .progress import task_progress, tasks_cloned
 from .task import CaughtException, RunContext, TaskSpec, run_and_keep
 
-LogFn = Callable[[str, TaskSpec, bytes], None]
+#: Called with a label ("step/task (attempt n)"), the task, and its stdout and stderr.
+LogFn = Callable[[str, TaskSpec, bytes, bytes], None]
 
 
 @dataclass(frozen=True)
@@ -88,8 +89,9 @@ def run_tasks(ctx: RunContext, node: model.StepNode, specs: list[TaskSpec],
                                   lambda s: (limit + settings.hard_timeout_grace_s) if limit else None)
         for outcome in outcomes:
             spec = outcome.item
-            if on_log and outcome.log:
-                on_log(f"{step}/{spec.task_id} (attempt {spec.attempt})", spec, outcome.log)
+            if on_log and (outcome.stdout or outcome.stderr):
+                on_log(f"{step}/{spec.task_id} (attempt {spec.attempt})", spec, outcome.stdout,
+                       outcome.stderr)
             if outcome.ok:
                 records[spec.task_id] = outcome.value
             elif attempt < times:
@@ -100,7 +102,7 @@ def run_tasks(ctx: RunContext, node: model.StepNode, specs: list[TaskSpec],
             else:
                 failures.append(_describe(ctx, spec, outcome))
             task_progress(step, done_before + len(records) + len(failures), total, spec.task_id,
-                          outcome.log)
+                          outcome.stdout, outcome.stderr, spec.attempt)
             if gang and (again or failures):
                 break
             if failures and settings.pods is not None and not gang:

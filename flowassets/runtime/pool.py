@@ -3,7 +3,8 @@
 Forking (not spawning) a process that already imported Dagster and the flow costs
 milliseconds, which is what lets a 200-task foreach beat Metaflow's runtime. A child that
 segfaults or calls ``os._exit`` fails only its own task; the op reports the signal or exit
-code. Each child's stdout/stderr goes to its own log file, handed back with the result.
+code. Each child's stdout and stderr go to two files of its own, handed back with the result
+(apart, so the step can hand them to Dagster's captured stdout and stderr).
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ class _Child:
     item: Any
     pid: int
     read_fd: int
-    log_fd: int  # an unlinked temp file: a killed driver leaves no log files behind
+    out_fd: int  # unlinked temp files: a killed driver leaves no log files behind
+    err_fd: int
     deadline: float | None
     chunks: list[bytes]
     killed_for_time: bool = False
@@ -78,7 +80,8 @@ def run_forked(items: Iterable[T], fn: Callable[[T], Any], max_workers: int,
                 os.close(child.read_fd)
             except OSError:
                 pass
-            os.close(child.log_fd)
+            os.close(child.out_fd)
+            os.close(child.err_fd)
         selector.close()
 
 
@@ -91,8 +94,7 @@ def _next_deadline(children: Iterable[_Child]) -> float | None:
 
 def _start(item: Any, fn: Callable[[Any], Any], hard_timeout: float | None) -> _Child:
     read_fd, write_fd = os.pipe()
-    log_fd, log_path = tempfile.mkstemp(prefix="flowassets-task-", suffix=".log")
-    os.unlink(log_path)
+    out_fd, err_fd = _unlinked_file(".out"), _unlinked_file(".err")
     parent = os.getpid()
     sys.stdout.flush()
     sys.stderr.flush()
@@ -102,8 +104,8 @@ def _start(item: Any, fn: Callable[[Any], Any], hard_timeout: float | None) -> _
         code = 0
         try:
             die_with_parent(parent, signal.SIGKILL)
-            os.dup2(log_fd, 1)
-            os.dup2(log_fd, 2)
+            os.dup2(out_fd, 1)
+            os.dup2(err_fd, 2)
             # Dagster may have swapped sys.stdout for a capturing wrapper: write to the fds.
             sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
             sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
@@ -132,7 +134,13 @@ def _start(item: Any, fn: Callable[[Any], Any], hard_timeout: float | None) -> _
             os._exit(code)
     os.close(write_fd)
     deadline = time.monotonic() + hard_timeout if hard_timeout else None
-    return _Child(item, pid, read_fd, log_fd, deadline, [])
+    return _Child(item, pid, read_fd, out_fd, err_fd, deadline, [])
+
+
+def _unlinked_file(suffix: str) -> int:
+    fd, path = tempfile.mkstemp(prefix="flowassets-task-", suffix=suffix)
+    os.unlink(path)
+    return fd
 
 
 def _format(exc: BaseException) -> str:
@@ -152,25 +160,25 @@ def _format(exc: BaseException) -> str:
 
 def _finish(child: _Child) -> ChildOutcome:
     _, status = os.waitpid(child.pid, 0)
-    log = _read_and_close(child.log_fd)
+    out = {"stdout": _read_and_close(child.out_fd), "stderr": _read_and_close(child.err_fd)}
     raw = b"".join(child.chunks)
     if raw:
         try:
             payload = pickle.loads(raw)
         except Exception as exc:  # noqa: BLE001
-            return ChildOutcome(child.item, crash=f"the task's result could not be read ({exc})", log=log)
+            return ChildOutcome(child.item, crash=f"the task's result could not be read ({exc})", **out)
         if payload[0] == "ok":
-            return ChildOutcome(child.item, value=payload[1], log=log)
-        return ChildOutcome(child.item, error=payload[2], error_type=payload[1], log=log)
+            return ChildOutcome(child.item, value=payload[1], **out)
+        return ChildOutcome(child.item, error=payload[2], error_type=payload[1], **out)
     if child.killed_for_time:
-        return ChildOutcome(child.item, crash="killed after exceeding its @timeout", log=log)
+        return ChildOutcome(child.item, crash="killed after exceeding its @timeout", **out)
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
-        return ChildOutcome(child.item, crash=f"the task's process was killed by signal {name}", log=log)
+        return ChildOutcome(child.item, crash=f"the task's process was killed by signal {name}", **out)
     return ChildOutcome(child.item, crash=f"the task's process exited with code "
                         f"{os.WEXITSTATUS(status)} before reporting a result (os._exit or "
-                        "sys.exit in the step?)", log=log)
+                        "sys.exit in the step?)", **out)
 
 
 def _kill(pid: int) -> None:

@@ -15,7 +15,8 @@ from typing import Iterator, Protocol
 class TaskListener(Protocol):
     def tasks(self, step: str, done: int, total: int) -> None: ...
 
-    def task_log(self, step: str, task_id: str, text: bytes) -> None: ...
+    def task_log(self, step: str, task_id: str, stdout: bytes, stderr: bytes,
+                 attempt: int = 0) -> None: ...
 
 
 _listener: TaskListener | None = None
@@ -36,13 +37,14 @@ def is_listening() -> bool:
 
 
 def task_progress(step: str, done: int, total: int, task_id: str | None = None,
-                  log: bytes = b"") -> None:
-    """``done`` of ``total`` tasks of ``step`` are finished (``task_id`` just now, with ``log``)."""
+                  stdout: bytes = b"", stderr: bytes = b"", attempt: int = 0) -> None:
+    """``done`` of ``total`` tasks of ``step`` are finished (``task_id`` just now, with what it
+    wrote to ``stdout`` and ``stderr``)."""
     listener = _listener
     if listener is None:
         return
-    if task_id is not None and log:
-        listener.task_log(step, task_id, log)
+    if task_id is not None and (stdout or stderr):
+        listener.task_log(step, task_id, stdout, stderr, attempt)
     listener.tasks(step, done, total)
 
 

@@ -78,14 +78,12 @@ def scrub_text(text: str) -> str:
     return scrub(text.encode()).decode(errors="replace")
 
 
-def scrub_output_file(fd: int = 1) -> None:
-    """Mask secret values in the task's log file, in place.
+def scrub_output_file(fds: tuple[int, ...] = (1, 2)) -> None:
+    """Mask secret values in the task's log files (stdout's and stderr's), in place.
 
     A forked task writes stdout and stderr (its own prints, tracebacks and any subprocess it
-    starts) straight to one regular file; rewriting that file at the end of the task catches
-    every writer, not only Python's ``print``."""
-    import stat
-
+    starts) straight to regular files; rewriting them at the end of the task catches every
+    writer, not only Python's ``print``."""
     if not _LOADED:
         return
     for stream in (sys.stdout, sys.stderr):
@@ -93,8 +91,22 @@ def scrub_output_file(fd: int = 1) -> None:
             stream.flush()
         except (OSError, ValueError):
             pass
+    seen: set[tuple[int, int]] = set()
+    for fd in fds:
+        try:
+            info = os.fstat(fd)
+        except OSError:
+            continue
+        if (info.st_dev, info.st_ino) not in seen:
+            seen.add((info.st_dev, info.st_ino))
+            _scrub_file(fd, info)
+
+
+def _scrub_file(fd: int, info: os.stat_result) -> None:
+    import stat
+
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        if not stat.S_ISREG(info.st_mode):
             return
         size = os.lseek(fd, 0, os.SEEK_END)
         os.lseek(fd, 0, os.SEEK_SET)

@@ -2,10 +2,11 @@
 
 ``python -m flowassets.runtime.task_worker STORE_LOCATION FLOW KEY`` reads the payload the
 launching process wrote at ``KEY.spec`` (``compute.task_pods``), runs the task in this process
-(the pod is the isolation), and writes ``("ok", TaskRecord, log)`` or ``("error", type, text,
-log)`` to ``KEY.result``. The task's output goes both to the pod's log (``kubectl logs``) and,
-captured, into the result, so the launcher needs no extra Kubernetes request per task to show
-it. The exit code says whether the task succeeded, so the pod's phase agrees with the result.
+(the pod is the isolation), and writes ``("ok", TaskRecord, stdout, stderr)`` or ``("error",
+type, text, stdout, stderr)`` to ``KEY.result``. The task's output goes both to the pod's log
+(``kubectl logs``) and, captured per stream, into the result, so the launcher needs no extra
+Kubernetes request per task to show it, and Kubernetes' one merged log stream does not mix the
+task's stdout with its stderr in Dagster's captured logs. The exit code says whether the task succeeded, so the pod's phase agrees with the result.
 The pod does not open the Dagster instance: the launching op writes every event.
 """
 
@@ -41,30 +42,17 @@ def main(argv: list[str]) -> int:
                          tags=payload.tags)
         return run_and_keep(payload.spec, ctx)
 
-    outcome, log = _teed(run)
-    backend.put_bytes(key + ".result", pickle.dumps(outcome + (log,), protocol=5))
+    outcome, stdout, stderr = _teed(run)
+    backend.put_bytes(key + ".result", pickle.dumps(outcome + (stdout, stderr), protocol=5))
     return 0 if outcome[0] == "ok" else 1
 
 
-def _teed(fn: Callable[[], object]) -> tuple[tuple, bytes]:
-    """Run ``fn`` with fds 1 and 2 going both to the pod's log and into a buffer."""
-    read_fd, write_fd = os.pipe()
-    saved = os.dup(1)
-    chunks: list[bytes] = []
-
-    def pump() -> None:
-        while data := os.read(read_fd, 1 << 16):
-            chunks.append(data)
-            os.write(saved, data)
-
+def _teed(fn: Callable[[], object]) -> tuple[tuple, bytes, bytes]:
+    """Run ``fn`` with fd 1 and fd 2 each going both to the pod's log (the same fd it had) and
+    into a buffer of its own."""
     sys.stdout.flush()
     sys.stderr.flush()
-    reader = threading.Thread(target=pump, daemon=True)
-    reader.start()
-    saved_err = os.dup(2)
-    os.dup2(write_fd, 1)
-    os.dup2(write_fd, 2)
-    os.close(write_fd)
+    pumps = [_Pump(fd) for fd in (1, 2)]
     try:
         outcome: tuple = ("ok", fn())
     except BaseException as exc:  # noqa: BLE001 - every failure goes back to the launcher
@@ -74,11 +62,37 @@ def _teed(fn: Callable[[], object]) -> tuple[tuple, bytes]:
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
-        os.dup2(saved, 1)
-        os.dup2(saved_err, 2)  # the pipe's last writers are gone: the pump sees EOF
-        reader.join(timeout=10)
-        os.close(read_fd)
-    return outcome, b"".join(chunks)
+        for pump in pumps:
+            pump.stop()
+    return outcome, pumps[0].text(), pumps[1].text()
+
+
+class _Pump:
+    """Takes over ``fd`` with a pipe; a thread copies what arrives to the original and keeps it."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+        self.saved = os.dup(fd)
+        self.chunks: list[bytes] = []
+        self.read_fd, write_fd = os.pipe()
+        self.thread = threading.Thread(target=self._pump, daemon=True)
+        self.thread.start()
+        os.dup2(write_fd, fd)
+        os.close(write_fd)
+
+    def _pump(self) -> None:
+        while data := os.read(self.read_fd, 1 << 16):
+            self.chunks.append(data)
+            os.write(self.saved, data)
+
+    def stop(self) -> None:
+        os.dup2(self.saved, self.fd)  # the pipe's last writer is gone: the pump sees EOF
+        self.thread.join(timeout=10)
+        os.close(self.read_fd)
+        os.close(self.saved)
+
+    def text(self) -> bytes:
+        return b"".join(self.chunks)
 
 
 if __name__ == "__main__":

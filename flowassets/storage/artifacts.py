@@ -157,16 +157,30 @@ class ArtifactStore:
             return list(pool.map(fn, items))
 
     # -- logs ----------------------------------------------------------------------------
-    def log_key(self, run_id: str, step: str, task_id: str, attempt: int = 0) -> str:
-        return safe_key(self._flow, "runs", run_id, step, "logs", f"{task_id}.{attempt}.log")
+    #: A task attempt's stdout is ``TASK.ATTEMPT.log`` (the name runs made before the streams
+    #: were kept apart used for both), its stderr ``TASK.ATTEMPT.stderr.log``.
+    LOG_SUFFIXES = {"stdout": ".log", "stderr": ".stderr.log"}
 
-    def save_log(self, run_id: str, step: str, task_id: str, attempt: int, text: bytes) -> None:
-        self.backend.put_bytes(self.log_key(run_id, step, task_id, attempt), text)
+    def log_key(self, run_id: str, step: str, task_id: str, attempt: int = 0,
+                stream: str = "stdout") -> str:
+        return safe_key(self._flow, "runs", run_id, step, "logs",
+                        f"{task_id}.{attempt}{self.LOG_SUFFIXES[stream]}")
 
-    def load_logs(self, run_id: str, step: str) -> Iterator[tuple[str, bytes]]:
+    def save_log(self, run_id: str, step: str, task_id: str, attempt: int, text: bytes,
+                 stream: str = "stdout") -> None:
+        self.backend.put_bytes(self.log_key(run_id, step, task_id, attempt, stream), text)
+
+    def load_logs(self, run_id: str, step: str,
+                  stream: str = "stdout") -> Iterator[tuple[str, int, bytes]]:
+        """(task id, attempt, text) of every task attempt of ``step`` that wrote to ``stream``."""
         prefix = safe_key(self._flow, "runs", run_id, step, "logs")
+        suffix = self.LOG_SUFFIXES[stream]
         for key in sorted(self.backend.list(prefix)):
-            yield key.rsplit("/", 1)[-1], self.backend.get_bytes(key)
+            name = key.rsplit("/", 1)[-1]
+            task_id, _, rest = name.partition(".")
+            attempt, _, tail = rest.partition(".")
+            if attempt.isdigit() and "." + tail == suffix:
+                yield task_id, int(attempt), self.backend.get_bytes(key)
 
 
 def _map_file(path: str, key: str, name: str) -> bytes | memoryview:

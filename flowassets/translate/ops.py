@@ -7,8 +7,6 @@ output, or on the chosen branch outputs of a switch (the others are skipped by D
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 from typing import Any, Callable, Iterator
 
@@ -18,6 +16,7 @@ from dagster._core.storage.tags import RESUME_RETRY_TAG
 from ..compute.kubernetes import K8S_CONFIG_TAG
 from ..errors import FlowassetsError
 from ..graph import model
+from ..runtime import task_output
 from ..runtime.execute import StepSettings, execute_step
 from ..runtime.task import RunContext, TaskSpec
 from ..storage import run_tags
@@ -74,17 +73,16 @@ def build_step_op(translator: Any, flow_cls: type, graph: model.FlowGraph,
             origin_run_id=context.run.root_run_id, tags=run_tags.user_tags(context.run.tags),
         )
 
-        echo = bool(os.environ.get("FLOWASSETS_ECHO_LOGS"))  # the CLI shows output as it comes
         batch = _LogBatch(context.log.info)
 
-        def on_log(label: str, spec: TaskSpec, text: bytes) -> None:
-            ctx.store.save_log(context.run_id, step, spec.task_id, spec.attempt, text)
-            decoded = text.decode(errors="replace").rstrip()
-            batch.add(f"[{label}]\n{decoded}")
-            if echo:
-                prefix = f"[{step}/{spec.task_id}] "
-                print("\n".join(prefix + line for line in decoded.splitlines()),
-                      file=sys.__stdout__, flush=True)
+        def on_log(label: str, spec: TaskSpec, stdout: bytes, stderr: bytes) -> None:
+            for stream, text in (("stdout", stdout), ("stderr", stderr)):
+                if text:
+                    ctx.store.save_log(context.run_id, step, spec.task_id, spec.attempt, text, stream)
+            # Dagster's captured stdout/stderr of this step (the run page's buttons), apart.
+            task_output.write_to_step_streams(step, spec.task_id, spec.attempt, stdout, stderr)
+            parts = [f"[{label}]"] + [t.decode(errors="replace").rstrip() for t in (stdout, stderr) if t]
+            batch.add("\n".join(parts))
 
         pods = task_pod_target(context, graph, node, store_resource.location())
         try:

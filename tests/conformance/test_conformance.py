@@ -28,6 +28,7 @@ PASSING = [
     "basic_tags:single-linear-step",  # --tag values and @project reach current and the run
     "recursive_switch:recursive_switch",  # a switch looping back: passes inside the step's op
     "resume_recursive_switch_inside_foreach:recursive_switch_inside_foreach",  # resume mid-loop
+    "basic_log:single-linear-step",  # a task's stdout and stderr read back apart
 ]
 #: needs the test's Metaflow extension package (metaflow_extensions are not loaded)
 UNSUPPORTED = "flow_options:single-linear-step"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -102,10 +103,17 @@ def test_nested_foreach_runs_one_pod_per_task_within_max_workers(cluster):
     assert recorded["namespace"] == ns and recorded["node"] == "emulator-node"
 
     # Each task's output, captured in its pod, is read back per task as for a local task.
-    logs = subprocess.run([sys.executable, "-m", "flowassets.cli.main", "logs",
+    logs = subprocess.run([sys.executable, "-m", "flowassets.cli.main", "logs", "--stdout",
                            f"NestedPodsFlow/{run_id}/work/3-2-5"], capture_output=True, text=True, timeout=120)
     assert logs.returncode == 0, logs.stderr
     assert f"task 3-2-5 on {retry['name']}" in logs.stdout
+    # ...its stdout and stderr apart (Kubernetes' own pod log merges them)...
+    assert "stderr of task" not in logs.stdout
+    err = subprocess.run([sys.executable, "-m", "flowassets.cli.main", "logs", "--stderr",
+                          f"NestedPodsFlow/{run_id}/work/3-2-5"], capture_output=True, text=True, timeout=120)
+    assert err.stdout == "stderr of task 3-2-5\n", err.stderr
+    # ...and in Dagster's captured logs of the process that launched the step's task pods.
+    assert_task_pod_output_captured(run_id, retry["name"])
 
     # Bulk polling: requests per task stay a small constant (one create each, the rest shared).
     served = emulator.requests(since=mark, namespace=ns)
@@ -113,6 +121,23 @@ def test_nested_foreach_runs_one_pod_per_task_within_max_workers(cluster):
     assert per_kind["create jobs"] == 41
     assert per_kind["get pods"] <= 2, per_kind  # only to explain the OOMKilled pod, never per tick
     assert len(served) / 40 <= 4, per_kind
+
+
+def assert_task_pod_output_captured(run_id: str, retry_pod: str) -> None:
+    with dg.DagsterInstance.get() as instance:
+        manager = instance.compute_log_manager
+        captures = [r.event_log_entry.dagster_event.event_specific_data for r in
+                    instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.LOGS_CAPTURED).records]
+        [work] = [c for c in captures if "work" in c.step_keys]
+        logs = manager.get_log_data(manager.build_log_key_for_run(run_id, work.file_key))
+    stdout, stderr = logs.stdout.decode(), logs.stderr.decode()
+    assert f"[work/3-2-5 attempt 1] task 3-2-5 on {retry_pod}\n" in stdout
+    assert "[work/3-2-5 attempt 1] stderr of task 3-2-5\n" in stderr
+    labelled = re.compile(r"^\[work/[0-9-]+(?: attempt \d)?\] (.*)$", re.MULTILINE)
+    out_lines, err_lines = labelled.findall(stdout), labelled.findall(stderr)
+    assert len(out_lines) == len(err_lines) == 40  # every task once (the OOMKilled try wrote none)
+    assert all(ln.startswith("task ") for ln in out_lines)
+    assert all(ln.startswith("stderr of task ") for ln in err_lines)
 
 
 def test_a_run_launched_like_the_ui_with_default_definitions_uses_task_pods_and_cancel_deletes_them(cluster):

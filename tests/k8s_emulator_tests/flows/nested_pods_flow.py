@@ -1,6 +1,7 @@
 """A 2-level nested foreach whose inner step runs on Kubernetes: 5 x 8 = 40 task pods."""
 
 import os
+import sys
 import time
 
 from flowassets import FlowSpec, Parameter, current, kubernetes, retry, step
@@ -32,6 +33,7 @@ class NestedPodsFlow(FlowSpec):
         self.attempt = current.retry_count
         self.pid = os.getpid()
         print(f"task {current.task_id} on {(current.pod or {}).get('pod', 'this machine')}")
+        print(f"stderr of task {current.task_id}", file=sys.stderr)
         self.next(self.inner_join)
 
     @step

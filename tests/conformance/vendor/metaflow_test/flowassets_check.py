@@ -6,7 +6,8 @@ task lacks it), ``assert_artifact`` fails when any task lacks the name or has an
 ``assert_log`` reads the step's task output. ``get_run()`` stays None, as in CliCheck, so the
 parts of a test that read Metaflow's metadata service (attempt records, task metadata) do not
 run: they describe Metaflow's metadata store, which flowassets replaces with Dagster's.
-Task output is one stream here (stdout and stderr interleaved), so both log types read it.
+Task output is kept per stream, as Metaflow keeps it: ``assert_log(step, "stderr", ...)`` reads
+the tasks' stderr (``Task.stderr``), ``"stdout"`` their stdout.
 """
 
 import json
@@ -57,7 +58,7 @@ class FlowassetsCheck(MetaflowCheck):
         return True
 
     def get_log(self, step, logtype):
-        return "".join(task.stdout for task in self._tasks(step))
+        return "".join(getattr(task, logtype) for task in self._tasks(step))
 
     def assert_log(self, step, logtype, value, exact_match=True):
         log = self.get_log(step, logtype)
