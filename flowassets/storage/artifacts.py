@@ -177,9 +177,12 @@ class ArtifactStore:
         suffix = self.LOG_SUFFIXES[stream]
         for key in sorted(self.backend.list(prefix)):
             name = key.rsplit("/", 1)[-1]
-            task_id, _, rest = name.partition(".")
-            attempt, _, tail = rest.partition(".")
-            if attempt.isdigit() and "." + tail == suffix:
+            # Longest suffix first (".stderr.log" also ends in ".log"); a loop pass's task id
+            # has dots of its own ("2.1"), so the attempt is the last part before the suffix.
+            found = max((s for s in self.LOG_SUFFIXES.values() if name.endswith(s)), key=len,
+                        default=None)
+            task_id, _, attempt = name[:-len(found)].rpartition(".") if found else ("", "", "")
+            if found == suffix and task_id and attempt.isdigit():
                 yield task_id, int(attempt), self.backend.get_bytes(key)
 
 
