@@ -138,10 +138,14 @@ def flow_to_assets(flow_cls: type, artifacts: Sequence[str] | Mapping[str, str] 
     descriptions = {_output_name(n): f"Artifact {n!r} of flow {graph.flow_name}, made by step {s!r}."
                     for n, s in producers.items()}
     descriptions[END_OUTPUT] = f"Flow {graph.flow_name} finished (the end step's task manifest)."
+    from .triggers import triggers_of
+
+    triggers = triggers_of(graph)  # @schedule / @trigger_on_finish, for build_definitions
     return dg.AssetsDefinition.from_graph(
         graph_def, keys_by_output_name=keys, descriptions_by_output_name=descriptions,
         internal_asset_deps=_lineage(graph, {**producers, END_OUTPUT: "end"}, keys),
         group_name=group_name,
+        metadata_by_output_name={END_OUTPUT: triggers.metadata()} if triggers else None,
     )
 
 
@@ -185,6 +189,17 @@ def flow_asset_job(assets_def: dg.AssetsDefinition) -> Any:
     return dg.define_asset_job(name=graph_def.name, selection=dg.AssetSelection.assets(assets_def),
                                tags=tags, executor_def=flowassets_in_process_executor,
                                description=graph_def.description)
+
+
+def flow_asset_triggers(assets_def: dg.AssetsDefinition) -> Any:
+    """The @schedule / @trigger_on_finish of the flow behind ``assets_def`` (a ``FlowTriggers``),
+    read from its ``end`` asset's definition metadata; None when it has neither."""
+    from .triggers import FlowTriggers
+
+    key = assets_def.keys_by_output_name.get(END_OUTPUT)
+    if key is None:
+        return None
+    return FlowTriggers.from_metadata(assets_def.specs_by_key[key].metadata or {})
 
 
 # -- which step makes which artifact --------------------------------------------------------

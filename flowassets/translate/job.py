@@ -141,10 +141,11 @@ def build_definitions(flows: Iterable[type], translator: FlowTranslator | None =
 
     Keyword arguments override resources (e.g. ``flowassets_store=ArtifactStoreResource(...)``,
     or a deployment's own ``S3Resource(...)``: the store then uses the client it builds).
-    A flow given as assets (``flow_to_assets``) in ``assets`` gets its job too, named after it.
+    A flow given as assets (``flow_to_assets``) in ``assets`` gets its job too, named after it,
+    and its @schedule / @trigger_on_finish target that asset job.
     """
-    from .assets import flow_asset_job
-    from .triggers import schedule_for, sensor_for
+    from .assets import flow_asset_job, flow_asset_triggers
+    from .triggers import schedule_for, schedule_from, sensor_for, sensor_from
 
     flow_jobs, schedules, sensors = [], [], []
     for flow in map(flow_class_of, flows):
@@ -154,7 +155,14 @@ def build_definitions(flows: Iterable[type], translator: FlowTranslator | None =
         schedules += [s for s in [schedule_for(graph, job)] if s is not None]
         sensors += [s for s in [sensor_for(graph, job)] if s is not None]
     assets = list(assets)
-    flow_jobs += [j for j in (flow_asset_job(a) for a in assets if isinstance(a, dg.AssetsDefinition))
-                  if j is not None]
+    for asset in assets:
+        job = flow_asset_job(asset) if isinstance(asset, dg.AssetsDefinition) else None
+        if job is None:
+            continue
+        flow_jobs.append(job)
+        triggers = flow_asset_triggers(asset)  # an asset-backed flow's @schedule / sensor
+        if triggers:
+            schedules += [s for s in [schedule_from(triggers, job)] if s is not None]
+            sensors += [s for s in [sensor_from(triggers, job)] if s is not None]
     return dg.Definitions(jobs=[*flow_jobs, *jobs], assets=assets, schedules=schedules,
                           sensors=sensors, resources=_resources(resources))
