@@ -32,14 +32,14 @@ def asset_job_from_file(path: str, flow_name: str, options_json: str = "{}",
     """The asset job of the flow as ``flow_to_assets(cls, artifacts)`` (``null``: every
     artifact), resolved in a Definitions exactly as ``build_definitions(assets=[...])`` builds
     it for the UI, so a CLI run records the same materializations as a run from the UI."""
-    from ..translate.assets import flow_to_assets
+    from ..translate.assets import flow_asset_job_name, flow_to_assets
     from ..translate.job import build_definitions
     from ..translate.translator import FlowTranslator, FlowTranslatorSettings
 
     translator = FlowTranslator(FlowTranslatorSettings(**json.loads(options_json)))
     assets_def = flow_to_assets(load_flow_class(path, flow_name), json.loads(artifacts_json), translator)
     defs = build_definitions([], translator, assets=[assets_def])
-    return defs.resolve_job_def(assets_def.node_def.name)
+    return defs.resolve_job_def(flow_asset_job_name(assets_def))
 
 
 def reconstructable_job(path: str, flow_name: str, options: dict | None = None,

@@ -37,6 +37,10 @@ ARTIFACT_IO_MANAGER_KEY = "flowassets_artifact_io_manager"
 _MANY_TASK_KINDS = (model.FOREACH, model.PARALLEL_SPLIT)
 _META = "flowassets/"
 END_OUTPUT = "flow_end"  # prefix of the metadata keys the IO manager reads back
+#: The graph inside the asset is "<job>__assets": a graph named like the job that runs it
+#: would be two graph definitions of one name in the code location, which Dagster refuses to
+#: load ("Conflicting definitions ... GraphDefinition is defined in job X and in job X").
+ASSET_GRAPH_SUFFIX = "__assets"
 
 
 class AssetDefinitionError(FlowassetsError):
@@ -129,7 +133,7 @@ def flow_to_assets(flow_cls: type, artifacts: Sequence[str] | Mapping[str, str] 
     mappings.append(dg.OutputMapping(graph_output_name=END_OUTPUT, mapped_node_name="end",
                                      mapped_node_output_name="result"))
     graph_def = dg.GraphDefinition(
-        name=job.graph.name, node_defs=node_defs, dependencies=job.graph.dependencies,
+        name=job.graph.name + ASSET_GRAPH_SUFFIX, node_defs=node_defs, dependencies=job.graph.dependencies,
         output_mappings=mappings, description=job.graph.description,
         tags=dict(translator.get_job_tags(graph)),
     )
@@ -175,6 +179,11 @@ def _lineage(graph: model.FlowGraph, producers: Mapping[str, str],
     return deps
 
 
+def flow_asset_job_name(assets_def: dg.AssetsDefinition) -> str:
+    """The flow's job name (``flow_to_job``'s), which its asset job takes too."""
+    return assets_def.node_def.name.removesuffix(ASSET_GRAPH_SUFFIX)
+
+
 def flow_asset_job(assets_def: dg.AssetsDefinition) -> Any:
     """The job that runs the flow behind ``assets_def`` (named and tagged like ``flow_to_job``),
     materializing all its artifact assets; None if ``assets_def`` is not a flow's."""
@@ -186,7 +195,7 @@ def flow_asset_job(assets_def: dg.AssetsDefinition) -> Any:
         return None
     from ..compute.local_executor import flowassets_in_process_executor
 
-    return dg.define_asset_job(name=graph_def.name, selection=dg.AssetSelection.assets(assets_def),
+    return dg.define_asset_job(name=flow_asset_job_name(assets_def), selection=dg.AssetSelection.assets(assets_def),
                                tags=tags, executor_def=flowassets_in_process_executor,
                                description=graph_def.description)
 

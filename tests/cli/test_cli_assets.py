@@ -37,7 +37,7 @@ def test_cli_asset_run_records_the_materializations_a_ui_run_records(tmp_path):
                       "--run-id-file", "rid.txt", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     cli_run = (tmp_path / "rid.txt").read_text().strip()
-    for step in ("start", "fit", "pick", "end"):  # progress names the steps, not "TrainFlow.start"
+    for step in ("start", "fit", "pick", "end"):  # progress names the steps, not "TrainFlow__assets.start"
         assert f"ok    {step}" in done.stdout
     instance = dg.DagsterInstance.get()
     cli = {name: _metadata(instance, name) for name in (*ARTIFACTS, "end")}
@@ -51,7 +51,7 @@ def test_cli_asset_run_records_the_materializations_a_ui_run_records(tmp_path):
     # The same flow's asset job as the UI launches it, with the same parameter.
     defs = build_definitions([], assets=[flow_to_assets(load_flow(FLOW_FILE, "TrainFlow"))])
     ui = defs.resolve_job_def("TrainFlow").execute_in_process(
-        instance=instance, run_config={"ops": {"TrainFlow": {"ops": {"start": {"config": {"scale": 3}}}}}})
+        instance=instance, run_config={"ops": {"TrainFlow__assets": {"ops": {"start": {"config": {"scale": 3}}}}}})
     assert ui.success
     for name in (*ARTIFACTS, "end"):
         ui_run, ui_meta = _metadata(instance, name)
