@@ -32,6 +32,8 @@ class ResourceKind:
     resource_class: str  # "module:Class"
     credential_fields: tuple[str, ...]  # dotted paths of fields that hold secrets
     client_of: Callable[[Any], Any]  # resource -> SDK client
+    #: the field values ``model_dump(mode="json")`` gave -> the resource's constructor arguments
+    arguments: Callable[[dict[str, Any]], dict[str, Any]] = lambda values: values
 
 
 def _s3_client(resource: Any) -> Any:
@@ -44,12 +46,25 @@ def _blob_client(resource: Any) -> Any:
     return contextlib.ExitStack().enter_context(resource.get_client())
 
 
+def _blob_arguments(values: dict[str, Any]) -> dict[str, Any]:
+    """The credential back as its Config class: dumped, it is ``{"credential_type": ...}``,
+    which the resource's constructor does not take (Dagster wants a one-key union dict)."""
+    from dagster_azure import blob
+
+    classes = {"key": blob.AzureBlobStorageKeyCredential, "sas": blob.AzureBlobStorageSASTokenCredential,
+               "default_azure_credential": blob.AzureBlobStorageDefaultCredential,
+               "anonymous": blob.AzureBlobStorageAnonymousCredential}
+    credential = dict(values["credential"])
+    kind = credential.pop("credential_type")
+    return {**values, "credential": classes[kind](**credential)}
+
+
 #: One list of the resources a store accepts (by class, so the packages are imported lazily).
 KINDS: tuple[ResourceKind, ...] = (
     ResourceKind("s3", "dagster_aws.s3.resources:S3Resource",
                  ("aws_access_key_id", "aws_secret_access_key", "aws_session_token"), _s3_client),
     ResourceKind("azure", "dagster_azure.blob.resources:AzureBlobStorageResource",
-                 ("credential.key", "credential.token"), _blob_client),
+                 ("credential.key", "credential.token"), _blob_client, _blob_arguments),
 )
 
 
@@ -143,7 +158,7 @@ class ResourceClient:
         except ImportError as exc:
             raise StorageError(f"the store's client resource {self.resource_class} cannot be imported "
                                f"here ({exc}); install it where the step runs.") from exc
-        return self.kind.client_of(resource_cls(**values))
+        return self.kind.client_of(resource_cls(**self.kind.arguments(values)))
 
     def to_text(self) -> str:
         """The configuration another process needs: no credential value, only where to find it."""

@@ -138,3 +138,33 @@ def test_environment_variables_still_choose_the_store(s3_store_server, monkeypat
     assert result.success
     assert dg.DagsterInstance.get().get_run_by_id(result.run_id).tags[DATASTORE_TAG] == f"s3:{bucket.root}"
     assert Flow("StoreFlow")[result.run_id]["end"].task.data.total == 45
+
+
+def test_a_job_built_with_an_azure_blob_resource_writes_through_it_and_the_client_reads_back(
+        azure_store_server, monkeypatch):
+    """dagster-azure's ``AzureBlobStorageResource`` (account URL + key from an ``EnvVar``),
+    against Azurite: no AZURE_* variable is set, so only the resource reaches the account."""
+    from dagster_azure.blob import AzureBlobStorageKeyCredential, AzureBlobStorageResource
+
+    from tests.support.servers import AZURITE_ACCOUNT, AZURITE_KEY
+
+    for name in list(os.environ):
+        if name.startswith("AZURE_"):
+            monkeypatch.delenv(name)
+    bucket = create_bucket("azure", azure_store_server)
+    monkeypatch.setenv("FA_TEST_DEPLOYMENT_AZURE_KEY", AZURITE_KEY)
+    monkeypatch.setenv(select.SYSROOT_ENV["azure"], bucket.root)
+    resource = AzureBlobStorageResource(
+        account_url=f"{azure_store_server.endpoint}/{AZURITE_ACCOUNT}",
+        credential=AzureBlobStorageKeyCredential(key=dg.EnvVar("FA_TEST_DEPLOYMENT_AZURE_KEY")))
+    flow = load_flow(FLOWS / "store_flow.py", "StoreFlow")
+    result = _run(build_definitions([flow], flowassets_store=resource), "StoreFlow")
+    assert result.success
+    run_prefix = f"{bucket.prefix}/StoreFlow/runs/{result.run_id}/"
+    assert {n[len(run_prefix):].split("/")[0] for n in bucket.object_names() if n.startswith(run_prefix)} == {
+        "start", "square", "join", "end"}
+    location = dg.DagsterInstance.get().get_run_by_id(result.run_id).tags[DATASTORE_TAG]
+    recorded = json.loads(location.partition("#")[2])
+    assert recorded["credential_env"] == {"credential.key": "FA_TEST_DEPLOYMENT_AZURE_KEY"}
+    assert AZURITE_KEY not in location
+    assert Flow("StoreFlow")[result.run_id]["end"].task.data.total == 45
