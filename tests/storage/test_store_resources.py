@@ -168,3 +168,24 @@ def test_a_job_built_with_an_azure_blob_resource_writes_through_it_and_the_clien
     assert recorded["credential_env"] == {"credential.key": "FA_TEST_DEPLOYMENT_AZURE_KEY"}
     assert AZURITE_KEY not in location
     assert Flow("StoreFlow")[result.run_id]["end"].task.data.total == 45
+
+
+def test_a_store_resource_reaches_pods_whatever_the_environment_says():
+    """The hybrid executor refuses a local store before any pod exists; with the job's store an
+    ``S3StoreResource`` that check takes the resource's datastore and root, not the local
+    default of an environment without FLOWASSETS_DATASTORE."""
+    from flowassets import flow_to_job
+    from flowassets.compute.executors import check_store, store_defaults
+    from flowassets.errors import FlowassetsError
+
+    flow = load_flow(FLOWS / "store_flow.py", "StoreFlow")
+    store = S3StoreResource(sysroot="s3://bucket/prefix", s3=S3Resource(endpoint_url="http://127.0.0.1:1"))
+    job = flow_to_job(flow, resources={"flowassets_store": store})
+    assert store_defaults(job)["datastore"] == "s3"
+    check_store({}, job.name, store_defaults(job))  # not refused
+    plain = flow_to_job(flow)
+    with pytest.raises(FlowassetsError, match="local"):
+        check_store({}, plain.name, store_defaults(plain))
+    with pytest.raises(FlowassetsError, match="local"):  # run config still overrides the resource
+        check_store({"resources": {"flowassets_store": {"config": {"datastore": "local"}}}}, job.name,
+                    store_defaults(job))
