@@ -9,7 +9,8 @@ and the client library run in other processes, which cannot receive a live clien
 the resource's *configuration* (``ResourceClient.to_text()``), recorded in the store location.
 That text names the resource class, its plain fields, and, for each credential field, the
 environment variable the deployment set it from (``EnvVar``). A literal credential is never
-written out: another process falls back to its own environment for it (the SDK's chain).
+written out: another process goes without it (boto3 then uses its own chain: AWS_* variables,
+a profile, a role; an Azure key becomes anonymous access).
 """
 
 from __future__ import annotations
