@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, TextIO
 
 ECHO_ENV = "FLOWASSETS_ECHO_LOGS"
+#: on a run of the flow's asset job (``flowassets run --assets``)
+ASSET_RUN_TAG = "flowassets/assets"
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,8 @@ def launch(request: LaunchRequest, out: TextIO = sys.stdout,
     job_def = recon.get_definition()
     # The store is known here: tag the run now so no op has to write the tag (a transaction).
     tags = {**job_def.tags, DATASTORE_TAG: select.location(request.datastore), **request.tags}
+    if request.as_assets:  # which artifacts the run exposed ("*": every one)
+        tags[ASSET_RUN_TAG] = ",".join(request.asset_artifacts or ("*",))
     steps_total = len(job_def.graph.nodes)
     graph_node = None
     if request.as_assets:  # one graph-backed asset node, the flow's steps inside it

@@ -76,3 +76,17 @@ def test_cli_refuses_an_artifact_that_cannot_be_an_asset_before_a_run(tmp_path):
     assert done.returncode != 0
     assert "TrainFlow" in done.stderr and "'score'" in done.stderr and "foreach" in done.stderr
     assert not dg.DagsterInstance.get().get_runs()
+
+
+def test_resume_of_an_asset_run_is_refused_naming_what_to_do(tmp_path):
+    done = flowassets("run", str(FLOW_FILE), "--flow", "TrainFlow", "--asset", "model",
+                      "--run-id-file", "rid.txt", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    run_id = (tmp_path / "rid.txt").read_text().strip()
+    assert dg.DagsterInstance.get().get_run_by_id(run_id).tags["flowassets/assets"] == "model"
+    resumed = flowassets("resume", str(FLOW_FILE), "end", "--flow", "TrainFlow",
+                         "--origin-run-id", run_id, cwd=tmp_path)
+    assert resumed.returncode != 0
+    assert "TrainFlow" in resumed.stderr and "--assets" in resumed.stderr
+    assert "Re-execute from failure" in resumed.stderr
+    assert len(dg.DagsterInstance.get().get_runs()) == 1  # no new run
