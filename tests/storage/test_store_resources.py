@@ -52,6 +52,7 @@ def test_a_job_built_with_an_s3_resource_writes_through_it_and_the_client_reads_
     resource = S3Resource(endpoint_url=s3_store_server.endpoint, region_name="us-east-1",
                           aws_access_key_id=dg.EnvVar(KEY_VAR), aws_secret_access_key=dg.EnvVar(SECRET_VAR))
     defs = build_definitions([flow], flowassets_store=resource)
+    dg.Definitions.validate_loadable(defs)  # as a code location loads it
 
     result = _run(defs, "StoreFlow")
     assert result.success
