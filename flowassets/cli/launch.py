@@ -8,6 +8,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, TextIO
 
+#: on a run of the flow's asset job (``flowassets run --assets``)
+ASSET_RUN_TAG = "flowassets/assets"
+
 
 @dataclass(frozen=True)
 class LaunchRequest:
@@ -25,6 +28,10 @@ class LaunchRequest:
     kubernetes_steps: bool = False
     #: written with the run id as soon as the run exists (before any step), as Metaflow does
     run_id_file: str | None = None
+    #: run the flow's asset job (``flow_to_assets``), so the asset catalog records the run
+    as_assets: bool = False
+    #: the artifacts exposed as assets (None: every artifact the flow's single-task steps set)
+    asset_artifacts: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -39,7 +46,8 @@ class LaunchResult:
     status: str = ""  # the run's final Dagster status: SUCCESS, FAILURE, CANCELED
 
 
-def run_config_for(request: LaunchRequest) -> dict[str, Any]:
+def run_config_for(request: LaunchRequest, graph_node: str | None = None) -> dict[str, Any]:
+    """``graph_node``: the graph-backed asset's node in an asset job, around the start op."""
     store_config: dict[str, Any] = {}
     if request.datastore:
         store_config["datastore"] = request.datastore
@@ -54,7 +62,8 @@ def run_config_for(request: LaunchRequest) -> dict[str, Any]:
     if store_config:
         config["resources"]["flowassets_store"] = {"config": store_config}
     if request.parameters:
-        config["ops"] = {"start": {"config": request.parameters}}
+        start = {"start": {"config": request.parameters}}
+        config["ops"] = {graph_node: {"ops": start}} if graph_node else start
     return config
 
 
@@ -101,7 +110,9 @@ def launch(request: LaunchRequest, out: TextIO = sys.stdout,
     started = time.monotonic()
     instance = get_instance()
     options = translator_options_for(request, instance)
-    recon = reconstructable_job(request.path, request.flow_name, options)
+    recon = reconstructable_job(request.path, request.flow_name, options,
+                                list(request.asset_artifacts) if request.asset_artifacts else None,
+                                request.as_assets)
     job_def = recon.get_definition()
     # The store is known here: tag the run now so no op has to write the tag (a transaction).
     tags = {**job_def.tags, DATASTORE_TAG: select.location(request.datastore), **request.tags}
@@ -109,7 +120,14 @@ def launch(request: LaunchRequest, out: TextIO = sys.stdout,
         from ..translate.partitions import launch_partition_tags
 
         tags.update(launch_partition_tags(job_def, request.parameters, instance))
-    run_config = run_config_for(request)
+    if request.as_assets:  # which artifacts the run exposed ("*": every one)
+        tags[ASSET_RUN_TAG] = ",".join(request.asset_artifacts or ("*",))
+    steps_total = len(job_def.graph.nodes)
+    graph_node = None
+    if request.as_assets:  # one graph-backed asset node, the flow's steps inside it
+        (node,) = job_def.graph.nodes
+        graph_node, steps_total = node.name, len(node.definition.nodes)
+    run_config = run_config_for(request, graph_node)
     on_cluster = request.kubernetes_steps and has_k8s_run_launcher(instance)
     if on_cluster:
         from ..compute.task_pods import check_store_reaches_pods
@@ -124,7 +142,7 @@ def launch(request: LaunchRequest, out: TextIO = sys.stdout,
     if request.run_id_file:
         with open(request.run_id_file, "w") as handle:
             handle.write(run.run_id)
-    return drive(recon, run, instance, request.flow_name, len(job_def.graph.nodes), request.quiet,
+    return drive(recon, run, instance, request.flow_name, steps_total, request.quiet,
                  out, on_event, started)
 
 
@@ -160,6 +178,8 @@ def drive(recon: Any, run: Any, instance: Any, flow_name: str, steps_total: int,
                 if on_event:
                     on_event(event)
                 kind, step = event.event_type_value, event.step_key
+                if step and "." in step:  # "<Flow>.<step>" inside an asset job's graph
+                    step = step.rsplit(".", 1)[-1]
                 if kind == "STEP_START":
                     step_started[step] = time.monotonic()
                     display.step_started(step)

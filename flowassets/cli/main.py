@@ -36,6 +36,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--tag", action="append", default=[], help="tag the run (repeatable)")
     run.add_argument("--run-id-file", help="write the run id to this file")
     run.add_argument("--quiet", action="store_true", help="print only the summary")
+    run.add_argument("--assets", action="store_true",
+                     help="run the flow's asset job (flow_to_assets): the asset catalog records "
+                     "each artifact's materialization, as a run from the UI does")
+    run.add_argument("--asset", action="append", default=[], metavar="ARTIFACT",
+                     help="expose this artifact as an asset (repeatable; implies --assets; "
+                     "default with --assets: every artifact)")
     _config_options(run)
     for name in ("show", "check"):
         cmd = sub.add_parser(name, help="print the flow's graph" if name == "show"
@@ -249,6 +255,7 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
         max_loop_iterations=args.max_loop_iterations,
         datastore=args.datastore, tags=tags, translator_options=options, quiet=args.quiet,
         kubernetes_steps=on_kubernetes, run_id_file=args.run_id_file,
+        as_assets=args.assets or bool(args.asset), asset_artifacts=tuple(args.asset) or None,
     )
     result = launch(request)
     _summary(graph.flow_name, result, args.flow_file)

@@ -59,6 +59,13 @@ def resume(request: ResumeRequest) -> Any:
     if parent.tags.get("flowassets/flow", flow) != flow:
         raise FlowassetsError(f"flow {flow}: run {origin} is a run of {parent.tags['flowassets/flow']}, "
                               "not of this flow.")
+    from .launch import ASSET_RUN_TAG
+
+    if ASSET_RUN_TAG in parent.tags:
+        raise FlowassetsError(
+            f"flow {flow}: run {origin} ran the flow's asset job (--assets), which `flowassets "
+            "resume` does not re-execute yet; use the Dagster UI's \"Re-execute from failure\" on "
+            "the run, or run it again with `flowassets run --assets`.")
     status = parent.status.value
     if status in _RUNNING:
         raise FlowassetsError(_still_running(flow, parent))

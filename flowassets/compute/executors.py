@@ -217,7 +217,8 @@ class HybridExecutor(StepDelegatingExecutor):
         self._hybrid = handler
 
     def execute(self, plan_context: Any, execution_plan: Any) -> Iterator[DagsterEvent]:
-        _check_store(plan_context.run_config, plan_context.job_name)  # before any pod exists
+        check_store(plan_context.run_config, plan_context.job_name,  # before any pod exists
+                     store_defaults(plan_context.job.get_definition()))
         recorded: set[tuple[str, str]] = set()
         for event in cancel_on_interrupt(plan_context, super().execute(plan_context, execution_plan)):
             yield event
@@ -262,12 +263,24 @@ class HybridExecutor(StepDelegatingExecutor):
         return kept
 
 
-def _check_store(run_config: Any, job_name: str) -> None:
+def store_defaults(job_def: Any) -> dict[str, Any]:
+    """The job's store resource's own settings (e.g. ``S3StoreResource``'s datastore "s3" and
+    root), which run config may override."""
+    resource_def = job_def.resource_defs.get("flowassets_store")
+    if resource_def is None:
+        return {}
+    schema = resource_def.config_schema
+    return dict(schema.default_value or {}) if schema.default_provided else {}
+
+
+def check_store(run_config: Any, job_name: str, defaults: dict[str, Any] | None = None) -> None:
     """Refuse a local store when steps get pods (``task_pods.check_store_reaches_pods``): the
-    store the run config names, else the environment's, as the store resource resolves it."""
+    store the run config names, else the store resource's own settings, else the
+    environment's, as the store resource resolves it."""
     from ..storage import select
 
-    config = (((run_config or {}).get("resources") or {}).get("flowassets_store") or {}).get("config") or {}
+    given = (((run_config or {}).get("resources") or {}).get("flowassets_store") or {}).get("config") or {}
+    config = {**(defaults or {}), **given}
     location = select.location(config.get("datastore"), config.get("sysroot"))
     task_pods.check_store_reaches_pods(location, job_name)
 

@@ -2,7 +2,8 @@
 
 Credentials, in order: ``AZURE_STORAGE_CONNECTION_STRING`` (also gives the endpoint, e.g.
 Azurite), ``AZURE_STORAGE_KEY``, ``AZURE_STORAGE_SAS_TOKEN``, then azure-identity's
-``DefaultAzureCredential`` when it is installed. Never in the root: the root is shown in the UI
+``DefaultAzureCredential`` when it is installed; or dagster-azure's ``AzureBlobStorageResource``
+when the store is given one (``resource_clients``). Never in the root: the root is shown in the UI
 and in error messages. Large values are uploaded as staged blocks and downloaded in ranges, a
 few blocks at a time; azure-core's ``ExponentialRetry`` retries throttling, 5xx and resets.
 """
@@ -16,6 +17,7 @@ from typing import Any, BinaryIO, Iterator
 from ..errors import StorageError
 from . import select
 from .backend import Backend
+from .resource_clients import ResourceClient
 from .retry import ProcessLocal, RetryBounds, TransferSizes, failure, join, list_prefix, not_found, split_root
 
 _CLIENTS = ProcessLocal()
@@ -62,7 +64,8 @@ def _make_service(account: str, host: str) -> Any:
 
 
 class AzureBlobBackend(Backend):
-    def __init__(self, root: str):
+    def __init__(self, root: str, client: ResourceClient | None = None):
+        self.resource_client = client
         netloc, self.prefix = split_root(root, "wasbs") if root.startswith("wasbs:") else split_root(root, "wasb")
         container, at, host = netloc.partition("@")
         if not at or not container or not host or ":" in container:
@@ -75,6 +78,9 @@ class AzureBlobBackend(Backend):
         self.url = f"wasbs://{container}@{host}/{self.prefix}".rstrip("/")
 
     def _container(self) -> Any:
+        if self.resource_client is not None:  # the client AzureBlobStorageResource builds
+            service = _CLIENTS.get(self.resource_client, self.resource_client.build)
+            return service.get_container_client(self.container)
         settings = ("azure", self.account, self.host, RetryBounds.from_env(), TransferSizes.from_env()) + tuple(
             os.environ.get(n) for n in _CREDENTIAL_ENV)
         service = _CLIENTS.get(settings, lambda: _make_service(self.account, self.host))

@@ -1,7 +1,8 @@
 """S3 (and S3-compatible servers) as a store: root ``s3://bucket/prefix``.
 
 Credentials and endpoint come from boto3's standard chain (env vars, profiles, instance/pod
-roles; ``AWS_ENDPOINT_URL`` for MinIO/SeaweedFS-style servers), never from the root. Large
+roles; ``AWS_ENDPOINT_URL`` for MinIO/SeaweedFS-style servers), or from dagster-aws's
+``S3Resource`` when the store is given one (``resource_clients``), never from the root. Large
 values go through s3transfer's multipart upload/download, so memory is bounded by part size x
 threads. Buckets are never created here: a typo in a bucket name must fail, not make a bucket.
 """
@@ -15,6 +16,7 @@ from typing import Any, BinaryIO, Iterator
 from ..errors import StorageError
 from . import select
 from .backend import Backend
+from .resource_clients import ResourceClient
 from .retry import ProcessLocal, RetryBounds, TransferSizes, failure, join, list_prefix, not_found, split_root
 
 _CLIENTS = ProcessLocal()
@@ -44,7 +46,8 @@ def _make_client() -> Any:
 
 
 class S3Backend(Backend):
-    def __init__(self, root: str):
+    def __init__(self, root: str, client: ResourceClient | None = None):
+        self.resource_client = client
         self.bucket, self.prefix = split_root(root, "s3")
         if "@" in self.bucket:
             raise StorageError("an s3:// root names a bucket and a prefix only; put credentials in the "
@@ -53,6 +56,8 @@ class S3Backend(Backend):
 
     @property
     def client(self) -> Any:
+        if self.resource_client is not None:  # the client S3Resource.get_client() builds
+            return _CLIENTS.get(self.resource_client, self.resource_client.build)
         return _CLIENTS.get(_client_settings(), _make_client)
 
     def _transfer_config(self) -> Any:

@@ -37,6 +37,10 @@ ARTIFACT_IO_MANAGER_KEY = "flowassets_artifact_io_manager"
 _MANY_TASK_KINDS = (model.FOREACH, model.PARALLEL_SPLIT)
 _META = "flowassets/"
 END_OUTPUT = "flow_end"  # prefix of the metadata keys the IO manager reads back
+#: The graph inside the asset is "<job>__assets": a graph named like the job that runs it
+#: would be two graph definitions of one name in the code location, which Dagster refuses to
+#: load ("Conflicting definitions ... GraphDefinition is defined in job X and in job X").
+ASSET_GRAPH_SUFFIX = "__assets"
 
 
 class AssetDefinitionError(FlowassetsError):
@@ -149,7 +153,7 @@ def flow_to_assets(flow_cls: type, artifacts: Sequence[str] | Mapping[str, str] 
     mappings.append(dg.OutputMapping(graph_output_name=END_OUTPUT, mapped_node_name="end",
                                      mapped_node_output_name="result"))
     graph_def = dg.GraphDefinition(
-        name=job.graph.name, node_defs=node_defs, dependencies=job.graph.dependencies,
+        name=job.graph.name + ASSET_GRAPH_SUFFIX, node_defs=node_defs, dependencies=job.graph.dependencies,
         output_mappings=mappings, description=job.graph.description,
         tags=dict(translator.get_job_tags(graph)),
     )
@@ -158,10 +162,14 @@ def flow_to_assets(flow_cls: type, artifacts: Sequence[str] | Mapping[str, str] 
     descriptions = {_output_name(n): f"Artifact {n!r} of flow {graph.flow_name}, made by step {s!r}."
                     for n, s in producers.items()}
     descriptions[END_OUTPUT] = f"Flow {graph.flow_name} finished (the end step's task manifest)."
+    from .triggers import triggers_of
+
+    triggers = triggers_of(graph)  # @schedule / @trigger_on_finish, for build_definitions
     return dg.AssetsDefinition.from_graph(
         graph_def, keys_by_output_name=keys, descriptions_by_output_name=descriptions,
         internal_asset_deps=_lineage(graph, {**producers, END_OUTPUT: "end"}, keys),
         group_name=group_name, partitions_def=job.partitions_def,
+        metadata_by_output_name={END_OUTPUT: triggers.metadata()} if triggers else None,
     )
 
 
@@ -191,6 +199,11 @@ def _lineage(graph: model.FlowGraph, producers: Mapping[str, str],
     return deps
 
 
+def flow_asset_job_name(assets_def: dg.AssetsDefinition) -> str:
+    """The flow's job name (``flow_to_job``'s), which its asset job takes too."""
+    return assets_def.node_def.name.removesuffix(ASSET_GRAPH_SUFFIX)
+
+
 def flow_asset_job(assets_def: dg.AssetsDefinition) -> Any:
     """The job that runs the flow behind ``assets_def`` (named and tagged like ``flow_to_job``),
     materializing all its artifact assets; None if ``assets_def`` is not a flow's."""
@@ -202,9 +215,20 @@ def flow_asset_job(assets_def: dg.AssetsDefinition) -> Any:
         return None
     from ..compute.local_executor import flowassets_in_process_executor
 
-    return dg.define_asset_job(name=graph_def.name, selection=dg.AssetSelection.assets(assets_def),
+    return dg.define_asset_job(name=flow_asset_job_name(assets_def), selection=dg.AssetSelection.assets(assets_def),
                                tags=tags, executor_def=flowassets_in_process_executor,
                                description=graph_def.description)
+
+
+def flow_asset_triggers(assets_def: dg.AssetsDefinition) -> Any:
+    """The @schedule / @trigger_on_finish of the flow behind ``assets_def`` (a ``FlowTriggers``),
+    read from its ``end`` asset's definition metadata; None when it has neither."""
+    from .triggers import FlowTriggers
+
+    key = assets_def.keys_by_output_name.get(END_OUTPUT)
+    if key is None:
+        return None
+    return FlowTriggers.from_metadata(assets_def.specs_by_key[key].metadata or {})
 
 
 # -- which step makes which artifact --------------------------------------------------------

@@ -31,6 +31,8 @@ def default_resources() -> dict[str, Any]:
 
 def _resources(overrides: Mapping[str, Any] | None) -> dict[str, Any]:
     resources = default_resources()
+    if overrides and "flowassets_store" in overrides:
+        overrides = {**overrides, "flowassets_store": _store_resource(overrides["flowassets_store"])}
     if overrides:
         resources.update(overrides)
         if "flowassets_store" in overrides and IO_MANAGER_KEY not in overrides:
@@ -41,6 +43,18 @@ def _resources(overrides: Mapping[str, Any] | None) -> dict[str, Any]:
             if ARTIFACT_IO_MANAGER_KEY not in overrides:
                 resources.update(artifact_resources(overrides["flowassets_store"]))
     return resources
+
+
+def _store_resource(resource: Any) -> Any:
+    """``flowassets_store=`` may be a client resource a deployment already configures
+    (dagster-aws's ``S3Resource``): the store then uses the client it builds."""
+    from ..storage.resource_clients import kind_of
+
+    if kind_of(resource) is None:
+        return resource
+    from ..storage.store_resources import store_resource_for
+
+    return store_resource_for(resource)
 
 
 def flow_to_job(flow_cls: type, translator: FlowTranslator | None = None,
@@ -142,11 +156,13 @@ def build_definitions(flows: Iterable[type], translator: FlowTranslator | None =
                       **resources: Any) -> dg.Definitions:
     """All flows as jobs in one Definitions, with the user's own assets/jobs beside them.
 
-    Keyword arguments override resources (e.g. ``flowassets_store=ArtifactStoreResource(...)``).
-    A flow given as assets (``flow_to_assets``) in ``assets`` gets its job too, named after it.
+    Keyword arguments override resources (e.g. ``flowassets_store=ArtifactStoreResource(...)``,
+    or a deployment's own ``S3Resource(...)``: the store then uses the client it builds).
+    A flow given as assets (``flow_to_assets``) in ``assets`` gets its job too, named after it,
+    and its @schedule / @trigger_on_finish target that asset job.
     """
-    from .assets import flow_asset_job
-    from .triggers import schedule_for, sensor_for
+    from .assets import flow_asset_job, flow_asset_triggers
+    from .triggers import schedule_for, schedule_from, sensor_for, sensor_from
 
     flow_jobs, schedules, sensors = [], [], []
     for flow in map(flow_class_of, flows):
@@ -156,7 +172,14 @@ def build_definitions(flows: Iterable[type], translator: FlowTranslator | None =
         schedules += [s for s in [schedule_for(graph, job)] if s is not None]
         sensors += [s for s in [sensor_for(graph, job)] if s is not None]
     assets = list(assets)
-    flow_jobs += [j for j in (flow_asset_job(a) for a in assets if isinstance(a, dg.AssetsDefinition))
-                  if j is not None]
+    for asset in assets:
+        job = flow_asset_job(asset) if isinstance(asset, dg.AssetsDefinition) else None
+        if job is None:
+            continue
+        flow_jobs.append(job)
+        triggers = flow_asset_triggers(asset)  # an asset-backed flow's @schedule / sensor
+        if triggers:
+            schedules += [s for s in [schedule_from(triggers, job)] if s is not None]
+            sensors += [s for s in [sensor_from(triggers, job)] if s is not None]
     return dg.Definitions(jobs=[*flow_jobs, *jobs], assets=assets, schedules=schedules,
                           sensors=sensors, resources=_resources(resources))

@@ -40,8 +40,8 @@ def test_flow_run_materializes_artifact_assets_a_user_asset_reads(isolated_store
     model_meta = events["model"].asset_materialization.metadata
     assert model_meta["flowassets/step"].value == "pick"
     assert model_meta["flowassets/pathspec"].value.startswith(f"TrainFlow/{flow_run.run_id}/pick/")
-    assert events["features"].step_key == "TrainFlow.start"  # the op of the step that made it
-    assert events["summary"].step_key == "TrainFlow.end"
+    assert events["features"].step_key == "TrainFlow__assets.start"  # the op of the step that made it
+    assert events["summary"].step_key == "TrainFlow__assets.end"
 
     # Lineage in the asset graph: features -> model -> summary -> (the flow's end), report downstream.
     graph = defs.resolve_asset_graph()
