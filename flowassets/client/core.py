@@ -371,12 +371,19 @@ class Task(PicklesAsPathspec):
     def stdout(self) -> str:
         """The output of the task's latest attempt, as Metaflow's ``logs`` shows it (a cloned
         task's: the run it ran in)."""
+        return self.output()
+
+    def output(self, attempt: int | None = None) -> str:
+        """The output (stdout and stderr, interleaved) of one attempt, the latest by default;
+        "" when that attempt left none."""
         store = self.step.run.store
         cloned_from = self.record.cloned_from
         for run_id in [cloned_from] if cloned_from else self.step.run._lineage():
             attempts = [(int(name.split(".")[1]), text)
                         for name, text in store.load_logs(run_id, self.step.id)
                         if name.startswith(f"{self.id}.") and name.split(".")[1].isdigit()]
+            if attempt is not None:
+                attempts = [a for a in attempts if a[0] == attempt]
             if attempts:
                 return max(attempts, key=lambda a: a[0])[1].decode(errors="replace")
         return ""
