@@ -3,10 +3,12 @@
 Written for flowassets (not vendored). Same contract as test/core/metaflow_test/cli_check.py:
 ``artifact_dict(step, name)`` maps each task of the step to ``{name: value}`` (empty when the
 task lacks it), ``assert_artifact`` fails when any task lacks the name or has another value,
-``assert_log`` reads the step's task output. ``get_run()`` stays None, as in CliCheck, so the
-parts of a test that read Metaflow's metadata service (attempt records, task metadata) do not
-run: they describe Metaflow's metadata store, which flowassets replaces with Dagster's.
-Task output is one stream here (stdout and stderr interleaved), so both log types read it.
+``assert_log`` reads the step's task output. ``get_run()`` is None, as in CliCheck, except for
+the tests in ``METAFLOW_CLIENT_TESTS``: those get Metaflow's own ``Run`` read through the
+flowassets metadata provider (metaflow_extensions/flowassets), as Metaflow's MetadataCheck
+does. The other tests' metadata branches read attempt records and task metadata that
+flowassets does not keep in Metaflow's form. Task output is one stream here (stdout and stderr
+interleaved), so both log types read it.
 """
 
 import json
@@ -18,9 +20,23 @@ from flowassets.client import Flow
 from . import AssertArtifactFailed, AssertLogFailed, MetaflowCheck, truncate
 
 
+#: Tests whose check reads the run through Metaflow's own client (``get_run()``), by the
+#: flow class the formatter names after the test.
+METAFLOW_CLIENT_TESTS = frozenset({"TagMutationTestFlow"})
+
+
 class FlowassetsCheck(MetaflowCheck):
     def __init__(self, flow):
         self.flow_name = flow.name
+
+    def get_run(self):
+        if self.flow_name not in METAFLOW_CLIENT_TESTS:
+            return None
+        from metaflow import Run, metadata, namespace
+
+        metadata("flowassets")
+        namespace(None)
+        return Run("%s/%s" % (self.flow_name, self.run_id.strip()))
 
     def _run(self):
         return Flow(self.flow_name)[self.run_id.strip()]
@@ -80,19 +96,20 @@ class FlowassetsCheck(MetaflowCheck):
         return frozenset(self._tag("list", "--flat").splitlines()) - self.get_user_tags()
 
     def add_tag(self, tag):
-        self._tag("add", tag)
+        self._tag("add", *_listed(tag))
 
     def add_tags(self, tags):
         self._tag("add", *tags)
 
     def remove_tag(self, tag):
-        self._tag("remove", tag)
+        self._tag("remove", *_listed(tag))
 
     def remove_tags(self, tags):
         self._tag("remove", *tags)
 
     def replace_tag(self, tag_to_remove, tag_to_add):
-        self._tag("replace", tag_to_remove, tag_to_add)
+        # Metaflow's deprecated form takes lists too (one tag each, or an iterable)
+        self.replace_tags(_listed(tag_to_remove), _listed(tag_to_add))
 
     def replace_tags(self, tags_to_remove, tags_to_add):
         args = []
@@ -101,3 +118,11 @@ class FlowassetsCheck(MetaflowCheck):
         for tag in tags_to_add:
             args += ["--add", tag]
         self._tag("replace", *args)
+
+
+def _listed(tag):
+    """One tag, or (Metaflow's deprecated form) an iterable of tags, as command-line words; a
+    value that is not text (bytes, an int) is passed as its str and refused by the CLI."""
+    if isinstance(tag, (list, tuple, set, frozenset)):
+        return [str(t) for t in tag]
+    return [tag if isinstance(tag, str) else str(tag)]
