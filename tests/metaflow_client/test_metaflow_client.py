@@ -36,13 +36,15 @@ def _env(tmp: Path, user: str = "tester", opt_in: bool = False) -> dict[str, str
 
 
 def _flowassets_run(tmp: Path, file: str, *args: str, user: str = "tester",
-                    ok: bool = True) -> str:
-    """``flowassets run`` of a file under flows/; returns the run id."""
+                    ok: bool = True, command: str = "run", extra_env: dict | None = None) -> str:
+    """``flowassets run`` (or ``resume``) of a file under flows/; returns the run id."""
     id_file = tmp / f"run-id-{file}-{len(list(tmp.glob('run-id-*')))}"
+    quiet = ["--quiet"] if command == "run" else []
     proc = subprocess.run(
-        [sys.executable, "-m", "flowassets.cli.main", "run", str(FLOWS / file), "--quiet",
+        [sys.executable, "-m", "flowassets.cli.main", command, str(FLOWS / file), *quiet,
          "--run-id-file", str(id_file), *args],
-        cwd=tmp, env=_env(tmp, user), capture_output=True, text=True, timeout=300)
+        cwd=tmp, env={**_env(tmp, user), **(extra_env or {})}, capture_output=True, text=True,
+        timeout=300)
     assert (proc.returncode == 0) == ok, proc.stdout[-3000:] + proc.stderr[-3000:]
     return id_file.read_text().strip()
 
@@ -177,3 +179,27 @@ def test_metaflow_runtime_is_refused_by_the_read_only_provider(tmp_path):
                           timeout=300)
     assert proc.returncode != 0
     assert "only reads runs made by flowassets" in proc.stdout + proc.stderr
+
+
+def test_a_resumed_run_names_its_origin_as_metaflow_does(tmp_path):
+    failed = _flowassets_run(tmp_path, "resumable.py", ok=False,
+                             extra_env={"MFCLIENT_FAIL_END": "1"})
+    resumed = _flowassets_run(tmp_path, "resumable.py", command="resume")
+    script = r'''
+import json
+from metaflow import Flow
+run = Flow("MFClientResumableFlow").latest_successful_run
+out = {"id": run.id, "origin": run.origin_pathspec, "doubled": run.data.doubled}
+for step in run:
+    task = step.task
+    out[step.id] = [task.metadata_dict.get("origin-run-id"), task.origin_pathspec,
+                    task.stdout, task.data.value]
+print(json.dumps(out))
+'''
+    seen = _read(tmp_path, script)
+    flow = "MFClientResumableFlow"
+    assert seen["id"] == resumed and seen["doubled"] == 14
+    assert seen["origin"] == f"{flow}/{failed}"
+    # start was reused from the failed run (its output too); end ran again in the resumed run
+    assert seen["start"] == [failed, f"{flow}/{failed}/start/1", "start ran\n", 7]
+    assert seen["end"][0] == failed and seen["end"][1] is None and seen["end"][3] == 7

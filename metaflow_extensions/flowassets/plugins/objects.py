@@ -165,9 +165,14 @@ class Objects:
         ]
         if facts.user:
             fields.append(("user", facts.user, record.started_at))
-        if record.cloned_from:
-            fields += [("origin-run-id", record.cloned_from, record.started_at),
-                       ("origin-task-id", task.id, record.started_at)]
+        # as Metaflow's resume: every task of a resumed run names the run it resumed, a task
+        # reused from there (not run again) also its own id there
+        reused = record.cloned_from or _ran_in(task)
+        origin = _resumed_from(task.step.run) or reused
+        if origin:
+            fields.append(("origin-run-id", origin, record.started_at))
+        if reused:
+            fields.append(("origin-task-id", task.id, record.started_at))
         for key, name in (("pod", "kubernetes-pod-name"), ("namespace", "kubernetes-pod-namespace"),
                           ("node_ip", "kubernetes-node-ip")):
             if record.pod and record.pod.get(key):
@@ -193,6 +198,19 @@ def _record(task: Any) -> Any:
         return task.record
     except ClientError:
         return None
+
+
+def _ran_in(task: Any) -> str | None:
+    """The earlier run a resumed run reads this task's step from (it did not re-run it), as
+    Metaflow's resume records a cloned task's origin; None when it ran in its own run."""
+    ran_in = getattr(task.step._result, "run_id", None)
+    return ran_in if ran_in and ran_in != task.step.run.id else None
+
+
+def _resumed_from(run: Any) -> str | None:
+    from flowassets.client.core import PARENT_TAG
+
+    return run._run.parent_run_id or run._run.tags.get(PARENT_TAG)
 
 
 def _records(step: Any) -> list[Any]:
