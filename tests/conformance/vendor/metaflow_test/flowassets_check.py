@@ -83,46 +83,59 @@ class FlowassetsCheck(MetaflowCheck):
         return True
 
     # Tags: through `flowassets tag`, as CliCheck goes through `python flow.py tag` (a refused
-    # change exits non-zero, which raises here like CliCheck's run_cli).
+    # change exits non-zero, which raises here like CliCheck's run_cli); for the tests in
+    # METAFLOW_CLIENT_TESTS through Metaflow's own Run, as Metaflow's MetadataCheck does.
     def _tag(self, action, *args):
         cmd = [sys.executable, "-m", "flowassets.cli.main", "tag", action,
                "%s/%s" % (self.flow_name, self.run_id.strip()), *args]
         return subprocess.run(cmd, check=True, capture_output=True).stdout.decode("utf-8")
 
+    def _metaflow_run(self):
+        if not hasattr(self, "_run_object"):
+            self._run_object = self.get_run()
+        return self._run_object
+
     def get_user_tags(self):
+        run = self._metaflow_run()
+        if run is not None:
+            return run.user_tags
         return frozenset(self._tag("list", "--flat", "--hide-system-tags").splitlines())
 
     def get_system_tags(self):
+        run = self._metaflow_run()
+        if run is not None:
+            return run.system_tags
         return frozenset(self._tag("list", "--flat").splitlines()) - self.get_user_tags()
 
     def add_tag(self, tag):
-        self._tag("add", *_listed(tag))
+        run = self._metaflow_run()
+        return run.add_tag(tag) if run is not None else self._tag("add", tag)
 
     def add_tags(self, tags):
-        self._tag("add", *tags)
+        run = self._metaflow_run()
+        return run.add_tags(tags) if run is not None else self._tag("add", *tags)
 
     def remove_tag(self, tag):
-        self._tag("remove", *_listed(tag))
+        run = self._metaflow_run()
+        return run.remove_tag(tag) if run is not None else self._tag("remove", tag)
 
     def remove_tags(self, tags):
-        self._tag("remove", *tags)
+        run = self._metaflow_run()
+        return run.remove_tags(tags) if run is not None else self._tag("remove", *tags)
 
     def replace_tag(self, tag_to_remove, tag_to_add):
-        # Metaflow's deprecated form takes lists too (one tag each, or an iterable)
-        self.replace_tags(_listed(tag_to_remove), _listed(tag_to_add))
+        run = self._metaflow_run()
+        if run is not None:
+            return run.replace_tag(tag_to_remove, tag_to_add)
+        self._tag("replace", tag_to_remove, tag_to_add)
 
     def replace_tags(self, tags_to_remove, tags_to_add):
+        run = self._metaflow_run()
+        if run is not None:
+            return run.replace_tags(tags_to_remove, tags_to_add)
         args = []
         for tag in tags_to_remove:
             args += ["--remove", tag]
         for tag in tags_to_add:
             args += ["--add", tag]
         self._tag("replace", *args)
-
-
-def _listed(tag):
-    """One tag, or (Metaflow's deprecated form) an iterable of tags, as command-line words; a
-    value that is not text (bytes, an int) is passed as its str and refused by the CLI."""
-    if isinstance(tag, (list, tuple, set, frozenset)):
-        return [str(t) for t in tag]
-    return [tag if isinstance(tag, str) else str(tag)]
