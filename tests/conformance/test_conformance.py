@@ -26,6 +26,7 @@ PASSING = [
     "dynamic_parameters:single-linear-step",  # callable defaults with a ParameterContext
     "basic_include:single-linear-step",  # IncludeFile: text, utf8, binary, env override, absent
     "basic_tags:single-linear-step",  # --tag values and @project reach current and the run
+    "tag_mutation:single-linear-step",  # metaflow.Task(current.pathspec) in a step, Metaflow's Run
 ]
 UNSUPPORTED = "recursive_switch:recursive_switch"  # a switch looping back: Dagster jobs are acyclic
 
