@@ -69,8 +69,11 @@ out["total"] = run.data.total
 out["steps"] = [s.id for s in run]
 out["tasks"] = {s.id: sorted(t.id for t in s) for s in run}
 measure = list(run["measure"])
-out["lengths"] = {t.id: [t.index, t.data.length, t["length"].sha, t.successful, t.finished]
-                  for t in measure}
+out["lengths"] = {t.id: [t.index, t.data.length, t["length"].sha, t["length"].size,
+                         t.successful, t.finished] for t in measure}
+from metaflow import Metaflow
+out["flows"] = [f.id for f in Metaflow().flows]
+out["ds"] = [run["end"].task.metadata_dict.get(k) for k in ("ds-type", "ds-root")]
 out["task_tags_equal"] = all(t.tags == run.tags for t in measure)
 out["table"] = run["join"].task.data.table.to_dict("list")
 out["stdout"] = {t.id: t.stdout for t in measure}
@@ -113,8 +116,10 @@ def test_fresh_process_reads_runs_as_flowassets_client_does(tmp_path, monkeypatc
     assert seen["total"] == run.data.total == 12
     assert seen["steps"] == [s.id for s in run]
     assert seen["tasks"] == {s.id: sorted(t.id for t in s) for s in run}
-    assert seen["lengths"] == {t.id: [t.index, t.data.length, t["length"].sha, True, True]
-                               for t in run["measure"]}
+    assert seen["lengths"] == {t.id: [t.index, t.data.length, t["length"].sha,
+                                      t["length"].size, True, True] for t in run["measure"]}
+    assert seen["flows"] == ["MFClientUpstreamFlow"]
+    assert seen["ds"] == ["flowassets", f"local:{tmp_path / 'store'}"]
     assert seen["task_tags_equal"]
     assert seen["table"] == run["join"].task.data.table.to_dict("list")
     assert seen["stdout"] == {t.id: t.stdout for t in run["measure"]}
