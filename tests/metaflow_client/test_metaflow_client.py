@@ -189,7 +189,10 @@ def test_metaflow_runtime_is_refused_by_the_read_only_provider(tmp_path):
 def test_a_resumed_run_names_its_origin_as_metaflow_does(tmp_path):
     failed = _flowassets_run(tmp_path, "resumable.py", ok=False,
                              extra_env={"MFCLIENT_FAIL_END": "1"})
-    resumed = _flowassets_run(tmp_path, "resumable.py", command="resume")
+    # the downward-API variables a flowassets step pod gets (without the namespace, which would
+    # make the task act as in a pod): its record keeps them as Metaflow's task metadata
+    placed = {"FLOWASSETS_KUBERNETES_POD_NAME": "pod-end-1", "FLOWASSETS_KUBERNETES_NODE_IP": "10.1.2.3"}
+    resumed = _flowassets_run(tmp_path, "resumable.py", command="resume", extra_env=placed)
     script = r'''
 import json
 from metaflow import Flow
@@ -198,7 +201,8 @@ out = {"id": run.id, "origin": run.origin_pathspec, "doubled": run.data.doubled}
 for step in run:
     task = step.task
     out[step.id] = [task.metadata_dict.get("origin-run-id"), task.origin_pathspec,
-                    task.stdout, task.data.value]
+                    task.stdout, task.data.value, task.metadata_dict.get("kubernetes-pod-name"),
+                    task.metadata_dict.get("kubernetes-node-ip")]
 print(json.dumps(out))
 '''
     seen = _read(tmp_path, script)
@@ -206,5 +210,6 @@ print(json.dumps(out))
     assert seen["id"] == resumed and seen["doubled"] == 14
     assert seen["origin"] == f"{flow}/{failed}"
     # start was reused from the failed run (its output too); end ran again in the resumed run
-    assert seen["start"] == [failed, f"{flow}/{failed}/start/1", "start ran\n", 7]
+    assert seen["start"] == [failed, f"{flow}/{failed}/start/1", "start ran\n", 7, None, None]
     assert seen["end"][0] == failed and seen["end"][1] is None and seen["end"][3] == 7
+    assert seen["end"][4:] == ["pod-end-1", "10.1.2.3"]
