@@ -191,7 +191,8 @@ def test_a_resumed_run_names_its_origin_as_metaflow_does(tmp_path):
                              extra_env={"MFCLIENT_FAIL_END": "1"})
     # the downward-API variables a flowassets step pod gets (without the namespace, which would
     # make the task act as in a pod): its record keeps them as Metaflow's task metadata
-    placed = {"FLOWASSETS_KUBERNETES_POD_NAME": "pod-end-1", "FLOWASSETS_KUBERNETES_NODE_IP": "10.1.2.3"}
+    placed = {"FLOWASSETS_KUBERNETES_POD_NAME": "pod-end-1",
+              "FLOWASSETS_KUBERNETES_NODE_IP": "10.1.2.3"}
     resumed = _flowassets_run(tmp_path, "resumable.py", command="resume", extra_env=placed)
     script = r'''
 import json
