@@ -139,7 +139,8 @@ class Objects:
         base = {**facts.common(), "step_name": task.step.id, "task_id": task.id,
                 "attempt_id": record.attempt, "type": "metaflow.artifact", "ds_type": DS_TYPE,
                 "location": ":root:" + facts.ds_root, "ts_epoch": _ms(record.finished_at)}
-        found = {name: {**base, "name": name, "sha": ref.sha, "content_type": _encoding(ref.encoding)}
+        found = {name: {**base, "name": name, "sha": ref.sha,
+                        "content_type": _encoding(ref.encoding)}
                  for name, ref in record.artifacts.items()}
         for name, value in _derived(record).items():
             if name not in found or name in ("_success", "_task_ok"):

@@ -137,7 +137,8 @@ class FlowassetsStorage(DataStoreStorage):
             found = objects.artifacts(task, attempt)
             return json.dumps({
                 "objects": {a["name"]: a["sha"] for a in found},
-                "info": {a["name"]: {"size": _size(record, a["name"]), "encoding": a["content_type"],
+                "info": {a["name"]: {"size": _size(record, a["name"]),
+                                     "encoding": a["content_type"],
                                      "type": _type(record, a["name"])} for a in found},
             }).encode()
         return json.dumps({"time": record.started_at}).encode()  # attempt.json, DONE.lock
