@@ -387,20 +387,23 @@ class Task(PicklesAsPathspec):
     def stdout(self) -> str:
         """The output of the task's latest attempt, as Metaflow's ``logs`` shows it (a cloned
         task's: the run it ran in)."""
-        return self._output("stdout")
+        return self.output()
 
     @property
     def stderr(self) -> str:
         """What the task's latest attempt wrote to stderr (Metaflow's ``Task.stderr``)."""
-        return self._output("stderr")
+        return self.output(stream="stderr")
 
-    def _output(self, stream: str) -> str:
-        """The latest attempt's ``stream`` ("stdout" or "stderr")."""
+    def output(self, attempt: int | None = None, stream: str = "stdout") -> str:
+        """What one attempt (the latest by default) wrote to ``stream`` ("stdout" or
+        "stderr"); "" when that attempt left none."""
         store = self.step.run.store
         cloned_from = self.record.cloned_from
         for run_id in [cloned_from] if cloned_from else self.step.run._lineage():
-            attempts = [(attempt, text) for task_id, attempt, text
+            attempts = [(number, text) for task_id, number, text
                         in store.load_logs(run_id, self.step.id, stream) if task_id == self.id]
+            if attempt is not None:
+                attempts = [a for a in attempts if a[0] == attempt]
             if attempts:
                 return max(attempts, key=lambda a: a[0])[1].decode(errors="replace")
         return ""

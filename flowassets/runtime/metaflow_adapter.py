@@ -152,7 +152,8 @@ def bind_current(flow: Any, run_id: str, step: str, task_id: str, retry_count: i
     current._set_env(flow=flow, run_id=run_id, step_name=step, task_id=task_id,
                      retry_count=retry_count, origin_run_id=origin_run_id,
                      namespace=f"user:{user}" if user else None, username=user,
-                     is_running=True, tags=set(tags))  # a set, as Metaflow's sticky_tags
+                     is_running=True, tags=set(tags),  # a set, as Metaflow's sticky_tags
+                     metadata_str=METADATA_TYPE if select_metaflow_client() else None)
     current._update_env({"parameter_names": sorted(flow.__dict__.get("_flowassets_params", ()))})
     # Metaflow's `current.run` / `current.task` would open metaflow.Run/Task over Metaflow's
     # metadata service, which has no flowassets run: flowassets' client objects instead (the
@@ -173,6 +174,33 @@ def bind_current(flow: Any, run_id: str, step: str, task_id: str, retry_count: i
         current._update_env({"is_parallel": True, "parallel": Parallel(
             main_ip=parallel.main_ip, num_nodes=parallel.num_nodes,
             node_index=parallel.node_index, control_task_id=parallel.control_task_id)})
+
+
+#: The metadata provider of the metaflow_extensions package shipped with flowassets.
+METADATA_TYPE = "flowassets"
+
+
+def select_metaflow_client() -> bool:
+    """In a task: Metaflow's own client (``from metaflow import Flow, Task``) reads flowassets
+    runs, as a Metaflow task's client reads the metadata of the run it belongs to.
+
+    The variable serves a step that imports metaflow later; a metaflow already imported (an
+    unchanged Metaflow file, or a step of a process that used it) is switched with Metaflow's
+    public ``metadata()``. Answers whether the provider is installed (Metaflow found the
+    extension), without importing metaflow when nothing did."""
+    import os
+    import sys
+
+    os.environ["METAFLOW_DEFAULT_METADATA"] = METADATA_TYPE
+    if "metaflow.plugins" not in sys.modules:
+        return False
+    from metaflow import metadata
+    from metaflow.plugins import METADATA_PROVIDERS
+
+    if not any(p.TYPE == METADATA_TYPE for p in METADATA_PROVIDERS):
+        return False
+    metadata(METADATA_TYPE)
+    return True
 
 
 def bind_project(flow_name: str, flow_decorators: tuple, user: str | None) -> None:

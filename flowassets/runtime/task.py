@@ -89,6 +89,7 @@ def run_task(spec: TaskSpec, ctx: RunContext) -> TaskRecord:
     else:
         flow = object.__new__(ctx.flow_cls)
         flow.__dict__["_flowassets_state"] = state
+        metaflow_adapter.select_metaflow_client()
     env = node.decorator("environment")
     if env is not None:
         os.environ.update({k: str(v) for k, v in env.resolved()["vars"].items()})

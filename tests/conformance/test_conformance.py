@@ -29,6 +29,7 @@ PASSING = [
     "recursive_switch:recursive_switch",  # a switch looping back: passes inside the step's op
     "resume_recursive_switch_inside_foreach:recursive_switch_inside_foreach",  # resume mid-loop
     "basic_log:single-linear-step",  # a task's stdout and stderr read back apart
+    "tag_mutation:single-linear-step",  # metaflow.Task(current.pathspec) in a step, Metaflow's Run
 ]
 #: needs the test's Metaflow extension package (metaflow_extensions are not loaded)
 UNSUPPORTED = "flow_options:single-linear-step"

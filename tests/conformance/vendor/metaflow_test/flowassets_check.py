@@ -3,11 +3,13 @@
 Written for flowassets (not vendored). Same contract as test/core/metaflow_test/cli_check.py:
 ``artifact_dict(step, name)`` maps each task of the step to ``{name: value}`` (empty when the
 task lacks it), ``assert_artifact`` fails when any task lacks the name or has another value,
-``assert_log`` reads the step's task output. ``get_run()`` stays None, as in CliCheck, so the
-parts of a test that read Metaflow's metadata service (attempt records, task metadata) do not
-run: they describe Metaflow's metadata store, which flowassets replaces with Dagster's.
-Task output is kept per stream, as Metaflow keeps it: ``assert_log(step, "stderr", ...)`` reads
-the tasks' stderr (``Task.stderr``), ``"stdout"`` their stdout.
+``assert_log`` reads the step's task output. ``get_run()`` is None, as in CliCheck, except for
+the tests in ``METAFLOW_CLIENT_TESTS``: those get Metaflow's own ``Run`` read through the
+flowassets metadata provider (metaflow_extensions/flowassets), as Metaflow's MetadataCheck
+does. The other tests' metadata branches read attempt records and task metadata that
+flowassets does not keep in Metaflow's form. Task output is kept per stream, as Metaflow keeps
+it: ``assert_log(step, "stderr", ...)`` reads the tasks' stderr (``Task.stderr``), ``"stdout"``
+their stdout.
 """
 
 import json
@@ -19,9 +21,23 @@ from flowassets.client import Flow
 from . import AssertArtifactFailed, AssertLogFailed, MetaflowCheck, truncate
 
 
+#: Tests whose check reads the run through Metaflow's own client (``get_run()``), by the
+#: flow class the formatter names after the test.
+METAFLOW_CLIENT_TESTS = frozenset({"TagMutationTestFlow"})
+
+
 class FlowassetsCheck(MetaflowCheck):
     def __init__(self, flow):
         self.flow_name = flow.name
+
+    def get_run(self):
+        if self.flow_name not in METAFLOW_CLIENT_TESTS:
+            return None
+        from metaflow import Run, metadata, namespace
+
+        metadata("flowassets")
+        namespace(None)
+        return Run("%s/%s" % (self.flow_name, self.run_id.strip()))
 
     def _run(self):
         return Flow(self.flow_name)[self.run_id.strip()]
@@ -68,34 +84,56 @@ class FlowassetsCheck(MetaflowCheck):
         return True
 
     # Tags: through `flowassets tag`, as CliCheck goes through `python flow.py tag` (a refused
-    # change exits non-zero, which raises here like CliCheck's run_cli).
+    # change exits non-zero, which raises here like CliCheck's run_cli); for the tests in
+    # METAFLOW_CLIENT_TESTS through Metaflow's own Run, as Metaflow's MetadataCheck does.
     def _tag(self, action, *args):
         cmd = [sys.executable, "-m", "flowassets.cli.main", "tag", action,
                "%s/%s" % (self.flow_name, self.run_id.strip()), *args]
         return subprocess.run(cmd, check=True, capture_output=True).stdout.decode("utf-8")
 
+    def _metaflow_run(self):
+        if not hasattr(self, "_run_object"):
+            self._run_object = self.get_run()
+        return self._run_object
+
     def get_user_tags(self):
+        run = self._metaflow_run()
+        if run is not None:
+            return run.user_tags
         return frozenset(self._tag("list", "--flat", "--hide-system-tags").splitlines())
 
     def get_system_tags(self):
+        run = self._metaflow_run()
+        if run is not None:
+            return run.system_tags
         return frozenset(self._tag("list", "--flat").splitlines()) - self.get_user_tags()
 
     def add_tag(self, tag):
-        self._tag("add", tag)
+        run = self._metaflow_run()
+        return run.add_tag(tag) if run is not None else self._tag("add", tag)
 
     def add_tags(self, tags):
-        self._tag("add", *tags)
+        run = self._metaflow_run()
+        return run.add_tags(tags) if run is not None else self._tag("add", *tags)
 
     def remove_tag(self, tag):
-        self._tag("remove", tag)
+        run = self._metaflow_run()
+        return run.remove_tag(tag) if run is not None else self._tag("remove", tag)
 
     def remove_tags(self, tags):
-        self._tag("remove", *tags)
+        run = self._metaflow_run()
+        return run.remove_tags(tags) if run is not None else self._tag("remove", *tags)
 
     def replace_tag(self, tag_to_remove, tag_to_add):
+        run = self._metaflow_run()
+        if run is not None:
+            return run.replace_tag(tag_to_remove, tag_to_add)
         self._tag("replace", tag_to_remove, tag_to_add)
 
     def replace_tags(self, tags_to_remove, tags_to_add):
+        run = self._metaflow_run()
+        if run is not None:
+            return run.replace_tags(tags_to_remove, tags_to_add)
         args = []
         for tag in tags_to_remove:
             args += ["--remove", tag]
