@@ -77,7 +77,7 @@ out["ds"] = [run["end"].task.metadata_dict.get(k) for k in ("ds-type", "ds-root"
 out["task_tags_equal"] = all(t.tags == run.tags for t in measure)
 out["table"] = run["join"].task.data.table.to_dict("list")
 out["stdout"] = {t.id: t.stdout for t in measure}
-out["stderr"] = run["start"].task.stderr
+out["start_streams"] = [run["start"].task.stdout, run["start"].task.stderr]
 out["attempt"] = run["end"].task.metadata_dict.get("attempt")
 out["end_finished_at"] = run["end"].task.finished_at.timestamp()
 out["by_pathspec"] = Task(run["end"].task.pathspec).data.total
@@ -125,7 +125,8 @@ def test_fresh_process_reads_runs_as_flowassets_client_does(tmp_path, monkeypatc
     assert seen["stdout"] == {t.id: t.stdout for t in run["measure"]}
     assert all(f"measured {item}" in seen["stdout"][t.id]
                for t, item in zip(run["measure"], ["a", "bb", "ccc"]))
-    assert seen["stderr"] == ""  # flowassets keeps one interleaved stream, read as stdout
+    start = run["start"].task  # the two streams apart, as flowassets keeps them
+    assert seen["start_streams"] == [start.stdout, start.stderr] == ["upstream starts\n", "upstream warns\n"]
     assert seen["attempt"] == "0"
     assert seen["end_finished_at"] == pytest.approx(run["end"].task.record.finished_at, abs=0.002)
     assert seen["finished_at"] == seen["end_finished_at"]

@@ -1,5 +1,7 @@
 """An unchanged Metaflow flow: a parameter, a foreach, a join, output and a DataFrame."""
 
+import sys
+
 import pandas as pd
 from metaflow import FlowSpec, Parameter, step
 
@@ -12,6 +14,7 @@ class MFClientUpstreamFlow(FlowSpec):
     def start(self):
         self.items = ["a", "bb", "ccc"]
         print("upstream starts")
+        print("upstream warns", file=sys.stderr)
         self.next(self.measure, foreach="items")
 
     @step
