@@ -35,6 +35,23 @@ class ForeachFrame:
 
 
 @dataclass(frozen=True)
+class CardRef:
+    """One @card the task rendered: where its HTML is kept in the store (``key``, relative to
+    the store's root; a resumed task keeps its origin task's), and a short Markdown text of what
+    it shows, for the Dagster UI."""
+
+    type: str
+    hash: str  # the card's uuid, Metaflow's card "hash"
+    key: str
+    id: str | None = None
+    summary: str = ""
+
+    @property
+    def filename(self) -> str:
+        return self.key.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
 class TaskRecord:
     step: str
     task_id: str
@@ -51,6 +68,8 @@ class TaskRecord:
     pod: Mapping[str, str] | None = None
     #: The run this task actually ran in, when a resume reused it instead of running it again.
     cloned_from: str | None = None
+    #: The cards (@card) the task rendered, in decorator order.
+    cards: tuple[CardRef, ...] = ()
 
     @property
     def indices(self) -> tuple[int, ...]:
@@ -69,6 +88,7 @@ class TaskRecord:
         data["artifacts"] = {k: ArtifactRef(*v) for k, v in data.get("artifacts", {}).items()}
         data["next_steps"] = tuple(data.get("next_steps", ()))
         data["input_tasks"] = tuple(data.get("input_tasks", ()))
+        data["cards"] = tuple(CardRef(**c) for c in data.get("cards", ()))
         return cls(**data)
 
 
