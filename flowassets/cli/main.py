@@ -55,9 +55,10 @@ def _parser() -> argparse.ArgumentParser:
                           "FLOW_FILE RUN_ID/STEP[/TASK] as Metaflow's `python flow.py logs`")
     logs.add_argument("target", nargs="+", metavar="[FLOW_FILE] PATHSPEC")
     logs.add_argument("--flow")
-    from . import tags
+    from . import cards, tags
 
     tags.add_parser(sub)
+    cards.add_parser(sub)
     return parser
 
 
@@ -112,6 +113,8 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
             return _run(args, extra)
         if args.command == "tag" and not any(e.startswith("-") for e in extra):
             args.tags, extra = [*args.tags, *extra], []  # TAGs after --run-id (Metaflow's order)
+        if args.command == "card" and not any(e.startswith("-") for e in extra):
+            args.words, extra = [*args.words, *extra], []  # FILE after the options (Metaflow's order)
         if extra:
             _parser().error(f"unrecognized arguments: {' '.join(extra)}")
         if args.command in ("show", "check"):
@@ -126,6 +129,10 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
             from . import tags
 
             return tags.run_command(args)
+        if args.command == "card":
+            from . import cards
+
+            return cards.run_command(args)
     except FlowassetsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
