@@ -8,6 +8,7 @@ it has: a task a resume reused keeps pointing at its origin run's files, as Meta
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Iterable
 
 from ..storage.artifacts import ArtifactStore
@@ -24,7 +25,8 @@ def save_card(store: ArtifactStore, run_id: str, step: str, task_id: str, card_t
     key = safe_key(store.flow_name, "runs", run_id, step, "cards", task_id,
                    card_filename(card_type, card_id, uuid))
     store.backend.put_bytes(key, html.encode("utf-8"))
-    return CardRef(type=card_type, hash=uuid, key=key, id=card_id, summary=summary)
+    ref = CardRef(type=card_type, hash=uuid, key=key, id=card_id, summary=summary)
+    return dataclasses.replace(ref, location=card_location(store, ref))
 
 
 def card_html(store: ArtifactStore, ref: CardRef) -> str:

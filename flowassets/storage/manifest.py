@@ -45,6 +45,7 @@ class CardRef:
     key: str
     id: str | None = None
     summary: str = ""
+    location: str = ""  # a path on the machine that wrote it (local store), else the URL
 
     @property
     def filename(self) -> str:

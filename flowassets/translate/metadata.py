@@ -93,11 +93,29 @@ def step_output_metadata(result: StepResult, upstream: Iterable[StepResult] = ()
     cloned = [t for t in tasks if t.cloned_from]
     if cloned:
         meta["cloned tasks"] = clone_summary(cloned, len(tasks))
+    meta.update(card_metadata(shown))
     retried = [t for t in tasks if t.attempt]
     if retried:
         meta["retried tasks"] = ", ".join(f"{t.task_id} (attempt {t.attempt + 1})" for t in retried)
     ran = [t for t in tasks if not t.cloned_from]  # a cloned task's times are its origin run's
     meta["duration (s)"] = round(max(t.finished_at for t in ran) - min(t.started_at for t in ran), 3) if ran else 0.0
+    return meta
+
+
+def card_metadata(tasks: Iterable[TaskRecord]) -> dict[str, Any]:
+    """Each card of ``tasks`` (@card): a link to its HTML file and its text and tables as
+    Markdown, so the UI shows the card's content inline and where to open it in full."""
+    found = [(t, ref) for t in tasks for ref in t.cards]
+    meta: dict[str, Any] = {}
+    for task, ref in found:
+        label = "card" if len(found) == 1 else f"card {task.task_id} {ref.id or ref.type}"
+        if label in meta:
+            label = f"{label} {ref.hash[:5]}"
+        location = ref.location or ref.key
+        meta[label] = (dg.MetadataValue.url(location) if "://" in location
+                       else dg.MetadataValue.path(location))
+        if ref.summary:
+            meta[f"{label} (text)"] = dg.MetadataValue.md(ref.summary)
     return meta
 
 
