@@ -7,15 +7,21 @@ task lacks it), ``assert_artifact`` fails when any task lacks the name or has an
 parts of a test that read Metaflow's metadata service (attempt records, task metadata) do not
 run: they describe Metaflow's metadata store, which flowassets replaces with Dagster's.
 Task output is one stream here (stdout and stderr interleaved), so both log types read it.
+Cards are read through `flowassets card get|list`, as CliCheck reads them through
+`python flow.py card get|list`.
 """
 
 import json
 import subprocess
 import sys
+import tempfile
 
 from flowassets.client import Flow
 
-from . import AssertArtifactFailed, AssertLogFailed, MetaflowCheck, truncate
+from . import AssertArtifactFailed, AssertCardFailed, AssertLogFailed, MetaflowCheck, truncate
+
+#: What `flowassets card` prints when no card matches (Metaflow's CardNotPresentException).
+NO_CARD = "Card not found in datastore"
 
 
 class FlowassetsCheck(MetaflowCheck):
@@ -101,3 +107,43 @@ class FlowassetsCheck(MetaflowCheck):
         for tag in tags_to_add:
             args += ["--add", tag]
         self._tag("replace", *args)
+
+    # Cards: through `flowassets card`, as CliCheck goes through `python flow.py card`.
+    def _card(self, action, step, task, *args):
+        pathspec = "%s/%s/%s/%s" % (self.flow_name, self.run_id.strip(), step, task)
+        cmd = [sys.executable, "-m", "flowassets.cli.main", "card", action, pathspec, *args]
+        return subprocess.run(cmd, check=True, capture_output=True)
+
+    def get_card(self, step, task, card_type, card_hash=None, card_id=None):
+        with tempfile.NamedTemporaryFile(dir=".", suffix=".html") as f:
+            args = [f.name, "--type", card_type]
+            if card_hash is not None:
+                args += ["--hash", card_hash]
+            if card_id is not None:
+                args += ["--id", card_id]
+            self._card("get", step, task, *args)
+            with open(f.name, "r") as html:
+                return html.read()
+
+    def assert_card(self, step, task, card_type, value, card_hash=None, card_id=None,
+                    exact_match=True):
+        try:
+            card_data = self.get_card(step, task, card_type, card_hash=card_hash, card_id=card_id)
+        except subprocess.CalledProcessError as e:
+            if NO_CARD not in e.stderr.decode("utf-8"):
+                raise
+            card_data = None
+        if (exact_match and card_data != value) or (not exact_match and value not in card_data):
+            raise AssertCardFailed("Task '%s/%s' expected %s card with content '%s' but got '%s'"
+                                   % (self.run_id, step, card_type, repr(value), repr(card_data)))
+        return True
+
+    def list_cards(self, step, task, card_type=None):
+        args = ["--as-json"] + (["--type", card_type] if card_type is not None else [])
+        try:
+            listed = json.loads(self._card("list", step, task, *args).stdout.decode("utf-8"))
+        except subprocess.CalledProcessError as e:
+            if NO_CARD not in e.stderr.decode("utf-8"):
+                raise
+            return None
+        return listed if listed["cards"] else None
