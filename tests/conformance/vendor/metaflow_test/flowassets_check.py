@@ -108,11 +108,23 @@ class FlowassetsCheck(MetaflowCheck):
             args += ["--add", tag]
         self._tag("replace", *args)
 
-    # Cards: through `flowassets card`, as CliCheck goes through `python flow.py card`.
+    # Cards: through `flowassets card` (its main() in this process: one subprocess per task of
+    # a wide foreach is slow), as CliCheck goes through `python flow.py card`.
     def _card(self, action, step, task, *args):
+        import contextlib
+        import io
+
+        from flowassets.cli.main import main
+
         pathspec = "%s/%s/%s/%s" % (self.flow_name, self.run_id.strip(), step, task)
-        cmd = [sys.executable, "-m", "flowassets.cli.main", "card", action, pathspec, *args]
-        return subprocess.run(cmd, check=True, capture_output=True)
+        cmd = ["card", action, pathspec, *args]
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(cmd, exiting=False)
+        if code:
+            raise subprocess.CalledProcessError(code, cmd, out.getvalue().encode("utf-8"),
+                                                err.getvalue().encode("utf-8"))
+        return subprocess.CompletedProcess(cmd, code, out.getvalue().encode("utf-8"), b"")
 
     def get_card(self, step, task, card_type, card_hash=None, card_id=None):
         with tempfile.NamedTemporaryFile(dir=".", suffix=".html") as f:
