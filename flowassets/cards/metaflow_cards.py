@@ -12,6 +12,7 @@ the task over flowassets' store; the task a card class reads is ``TaskView`` (th
 from __future__ import annotations
 
 import datetime
+import os
 import sys
 from typing import Any, Iterator
 
@@ -41,6 +42,9 @@ def bind(slots: list[CardSlot], specs: list[DecoratorSpec]) -> Any:
     )
 
     collector = CardComponentCollector(_logger, _RuntimeUpdatesIgnored())
+    # Metaflow reads METAFLOW_CARD_NO_WARNING when it is imported; a task's @environment sets it
+    # later here (Metaflow sets it before the task process starts).
+    collector._no_warnings = collector._no_warnings or bool(os.environ.get("METAFLOW_CARD_NO_WARNING"))
     current._update_env({"card": collector})
     for slot, spec in zip(slots, specs):
         attributes = spec.resolved()

@@ -90,8 +90,6 @@ def run_task(spec: TaskSpec, ctx: RunContext) -> TaskRecord:
     else:
         flow = object.__new__(ctx.flow_cls)
         flow.__dict__["_flowassets_state"] = state
-    card_session = cards.start(node.decorators, metaflow_adapter.is_metaflow_class(ctx.flow_cls))
-    current.card = card_session.collector if card_session else None
     env = node.decorator("environment")
     if env is not None:
         os.environ.update({k: str(v) for k, v in env.resolved()["vars"].items()})
@@ -99,6 +97,9 @@ def run_task(spec: TaskSpec, ctx: RunContext) -> TaskRecord:
     if secret_spec is not None:
         secrets.apply(secrets.load(secret_spec.resolved()["sources"] or [],
                                    f"flow {flow_name}, step {spec.step!r}"))
+    # After @environment: a card setting may come from it (METAFLOW_CARD_NO_WARNING).
+    card_session = cards.start(node.decorators, metaflow_adapter.is_metaflow_class(ctx.flow_cls))
+    current.card = card_session.collector if card_session else None
     try:
         record = _run_body(spec, ctx, node, flow, state, base)
         if card_session is not None:  # drawn once the task succeeded, as Metaflow does

@@ -40,7 +40,10 @@ class FlowassetsCheck(MetaflowCheck):
     def artifact_dict(self, step, name):
         found = {}
         for task in self._tasks(step):
-            found[task.pathspec] = {name: task[name].data} if name in task.artifacts else {}
+            # Keyed RUN_ID/STEP/TASK_ID, as CliCheck's `dump` keys them (card_multiple prefixes
+            # the flow name itself).
+            key = task.pathspec.split("/", 1)[1]
+            found[key] = {name: task[name].data} if name in task.artifacts else {}
         return found
 
     def artifact_dict_if_exists(self, step, name):
