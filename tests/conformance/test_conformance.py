@@ -26,6 +26,10 @@ PASSING = [
     "dynamic_parameters:single-linear-step",  # callable defaults with a ParameterContext
     "basic_include:single-linear-step",  # IncludeFile: text, utf8, binary, env override, absent
     "basic_tags:single-linear-step",  # --tag values and @project reach current and the run
+    "card_simple:single-linear-step",  # @card drawn by Metaflow's card class, read by `card get`
+    "card_multiple:single-and-branch",  # two @card per step, told apart by hash
+    "card_resume:single-linear-step",  # a resumed task's card is its origin task's
+    "card_default_editable_with_id:single-and-branch",  # append vs current.card[id] rules
 ]
 UNSUPPORTED = "recursive_switch:recursive_switch"  # a switch looping back: Dagster jobs are acyclic
 
