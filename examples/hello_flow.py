@@ -1,6 +1,7 @@
 """The quick-start flow: a parameter, a static split, a foreach, and a join."""
 
-from flowassets import FlowSpec, Parameter, step
+from flowassets import FlowSpec, Parameter, card, current, step
+from flowassets.cards import Markdown, Table
 
 
 class HelloFlow(FlowSpec):
@@ -23,12 +24,16 @@ class HelloFlow(FlowSpec):
         print(self.message)
         self.next(self.pick)
 
+    @card
     @step
     def pick(self, inputs):
-        """Join: keep the best-scoring message."""
+        """Join: keep the best-scoring message (and report the scores on a card)."""
         best = max(inputs, key=lambda inp: inp.score)
         self.best = best.message
         self.scores = sorted(inp.score for inp in inputs)
+        current.card.append(Markdown(f"## Best message\n**{self.best}**"))
+        current.card.append(Table([[inp.message, inp.score] for inp in inputs],
+                                  headers=["message", "score"]))
         self.next(self.end)
 
     @step

@@ -36,6 +36,7 @@ class Current:
         self.namespace: str | None = None
         self.is_running_flow = False
         self.pod: dict[str, Any] | None = None
+        self.card: Any = None  # the step's cards when it has @card (flowassets.cards)
         self._store: Any = None  # the run's artifact store (the client reads it without Dagster)
 
     def _bind(self, **fields: Any) -> None:

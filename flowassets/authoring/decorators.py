@@ -60,11 +60,18 @@ STEP_DEFAULTS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
         "environment": MappingProxyType({"vars": {}}),
         "secrets": MappingProxyType({"sources": [], "role": None}),
         "parallel": MappingProxyType({}),
-        "card": MappingProxyType({"type": "default", "id": None, "options": {}, "timeout": 45}),
+        # Metaflow's CardDecorator.defaults (scope/rank/customize/refresh_interval are accepted
+        # and have no effect here; save_errors renders an error card when a card fails).
+        "card": MappingProxyType({"type": "default", "options": {}, "scope": "task", "rank": None,
+                                  "timeout": 45, "id": None, "save_errors": True,
+                                  "customize": False, "refresh_interval": 5}),
         "pypi": MappingProxyType({"packages": {}, "python": None}),
         "conda": MappingProxyType({"packages": {}, "libraries": {}, "python": None, "disabled": None}),
     }
 )
+
+#: Step decorators a step may carry more than once (Metaflow's ``allow_multiple``).
+MULTIPLE_ALLOWED = frozenset({"card"})
 
 #: Flow decorators: name -> {argument: default}.
 FLOW_DEFAULTS: Mapping[str, Mapping[str, Any]] = MappingProxyType(

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from ..errors import DecoratorError, FlowassetsError, Problem
-from .decorators import FLOW_DECORATORS_ATTR, STEP_DECORATORS_ATTR, DecoratorSpec
+from .decorators import FLOW_DECORATORS_ATTR, MULTIPLE_ALLOWED, STEP_DECORATORS_ATTR, DecoratorSpec
 from .user_decorators import (
     MUTATORS_ATTR, WRAPPERS_ATTR, StepDecoratorBase, parse_decospec, step_function_of,
     step_wrappers,
@@ -22,7 +22,6 @@ from .user_decorators import (
 
 FLOW_MUTATORS_ATTR = "_flowassets_flow_mutators"
 _APPLIED_ATTR = "_flowassets_mutators_applied"
-_MULTIPLE_ALLOWED = frozenset({"card"})  # as Metaflow's allow_multiple
 
 
 class StepMutator(StepDecoratorBase):
@@ -155,7 +154,7 @@ class MutableStep:
 
     def _add_spec(self, name: str, args: dict[str, Any], duplicates: int) -> DecoratorSpec | None:
         specs = tuple(getattr(self._func, STEP_DECORATORS_ATTR, ()))
-        if name not in _MULTIPLE_ALLOWED and any(s.name == name for s in specs):
+        if name not in MULTIPLE_ALLOWED and any(s.name == name for s in specs):
             if duplicates == self.IGNORE:
                 return None
             if duplicates == self.ERROR:

@@ -71,9 +71,10 @@ def _parser() -> argparse.ArgumentParser:
         shown.add_argument(f"--{stream}", dest="streams", action="store_const", const=stream,
                            help=f"show {'stdout and stderr (default)' if stream == 'both' else stream} "
                                 "of the tasks, as Metaflow's `logs`")
-    from . import tags
+    from . import cards, tags
 
     tags.add_parser(sub)
+    cards.add_parser(sub)
     return parser
 
 
@@ -128,6 +129,8 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
             return _run(args, extra)
         if args.command == "tag" and not any(e.startswith("-") for e in extra):
             args.tags, extra = [*args.tags, *extra], []  # TAGs after --run-id (Metaflow's order)
+        if args.command == "card" and not any(e.startswith("-") for e in extra):
+            args.words, extra = [*args.words, *extra], []  # FILE after the options (Metaflow's order)
         if extra:
             _parser().error(f"unrecognized arguments: {' '.join(extra)}")
         if args.command in ("show", "check"):
@@ -142,6 +145,10 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
             from . import tags
 
             return tags.run_command(args)
+        if args.command == "card":
+            from . import cards
+
+            return cards.run_command(args)
     except FlowassetsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

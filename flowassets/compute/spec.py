@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from ..authoring.decorators import FLOW_DEFAULTS, STEP_DEFAULTS, DecoratorSpec
+from ..authoring.decorators import FLOW_DEFAULTS, MULTIPLE_ALLOWED, STEP_DEFAULTS, DecoratorSpec
 from ..errors import Problem
 from .batch import BATCH_CHECKS
 from .k8s_checks import (
@@ -24,9 +24,6 @@ UNSUPPORTED = {
             "the packages in the image (@kubernetes(image=...)) or the local environment.",
     "conda": "@conda is not supported: flowassets does not build per-step environments. Install "
              "the packages in the image (@kubernetes(image=...)) or the local environment.",
-    "card": "@card is not supported: flowassets does not render Metaflow cards. What a step "
-            "stores is shown on its Dagster op (artifacts written, types, sizes); print Markdown "
-            "to the step log, or drop @card.",
 }
 
 
@@ -73,6 +70,17 @@ def identifier_or_none(name: str, value: Any) -> str | None:
     return None
 
 
+def card_name(name: str, value: Any) -> str | None:
+    # Metaflow's TYPE_CHECK_REGEX: card types and ids are kept in file names.
+    if not isinstance(value, str) or not re.match(r"^[a-zA-Z0-9_]+$", value):
+        return "must be letters, digits and '_' only (Metaflow's card naming rule)"
+    return None
+
+
+def card_options(name: str, value: Any) -> str | None:
+    return None if isinstance(value, Mapping) else f"must be a dict, got {value!r}"
+
+
 CHECKS: dict[str, dict[str, Checker]] = {
     "resources": RESOURCE_CHECKS,
     "kubernetes": KUBERNETES_CHECKS,
@@ -82,6 +90,8 @@ CHECKS: dict[str, dict[str, Checker]] = {
     "environment": {"vars": env_vars_check},
     "secrets": {"sources": string_list},
     "batch": BATCH_CHECKS,  # @batch -> dagster-aws ECS (compute/batch.py)
+    "card": {"type": card_name, "id": card_name, "options": card_options,
+             "timeout": non_negative_int, "save_errors": boolean},
 }
 
 
@@ -92,7 +102,7 @@ def check_step_decorators(flow: str, step: str, specs: Iterable[DecoratorSpec], 
     seen: set[str] = set()
     specs = tuple(specs)
     for spec in specs:
-        if spec.name in seen:
+        if spec.name in seen and spec.name not in MULTIPLE_ALLOWED:
             problems.append(Problem("decorator-duplicate", flow, f"@{spec.name} is applied twice.",
                                     step, file, spec.line, "keep one."))
         seen.add(spec.name)

@@ -6,6 +6,7 @@ This runs inside the task's own (forked) process, so anything the body does to t
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import time
@@ -16,6 +17,7 @@ from typing import Any, Mapping
 from ..authoring.current import ParallelInfo, current
 from ..authoring.flowspec import Inputs
 from ..authoring.user_decorators import step_wrappers
+from ..cards import render as cards
 from ..compute.kubernetes import (
     MAIN_IP_ENV, NODE_IP_ENV, NODE_NAME_ENV, POD_IP_ENV, POD_NAME_ENV, POD_NAMESPACE_ENV,
 )
@@ -97,8 +99,15 @@ def run_task(spec: TaskSpec, ctx: RunContext) -> TaskRecord:
     if secret_spec is not None:
         secrets.apply(secrets.load(secret_spec.resolved()["sources"] or [],
                                    f"flow {flow_name}, step {spec.step!r}"))
+    # After @environment: a card setting may come from it (METAFLOW_CARD_NO_WARNING).
+    card_session = cards.start(node.decorators, metaflow_adapter.is_metaflow_class(ctx.flow_cls))
+    current.card = card_session.collector if card_session else None
     try:
-        return _run_body(spec, ctx, node, flow, state, base)
+        record = _run_body(spec, ctx, node, flow, state, base)
+        if card_session is not None:  # drawn once the task succeeded, as Metaflow does
+            task = cards.CardTask(ctx.store, flow_name, ctx.run_id, record, param_names, ctx.tags)
+            record = dataclasses.replace(record, cards=cards.finish(card_session, task, flow))
+        return record
     except BaseException as exc:  # noqa: BLE001
         if secret_spec is None or isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise

@@ -35,6 +35,24 @@ class ForeachFrame:
 
 
 @dataclass(frozen=True)
+class CardRef:
+    """One @card the task rendered: where its HTML is kept in the store (``key``, relative to
+    the store's root; a resumed task keeps its origin task's), and a short Markdown text of what
+    it shows, for the Dagster UI."""
+
+    type: str
+    hash: str  # the card's uuid, Metaflow's card "hash"
+    key: str
+    id: str | None = None
+    summary: str = ""
+    location: str = ""  # a path on the machine that wrote it (local store), else the URL
+
+    @property
+    def filename(self) -> str:
+        return self.key.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
 class TaskRecord:
     step: str
     task_id: str
@@ -53,6 +71,8 @@ class TaskRecord:
     cloned_from: str | None = None
     #: Which pass of a loop (a recursive switch) this task is, from 0; None outside loops.
     iteration: int | None = None
+    #: The cards (@card) the task rendered, in decorator order.
+    cards: tuple[CardRef, ...] = ()
 
     @property
     def indices(self) -> tuple[int, ...]:
@@ -71,6 +91,7 @@ class TaskRecord:
         data["artifacts"] = {k: ArtifactRef(*v) for k, v in data.get("artifacts", {}).items()}
         data["next_steps"] = tuple(data.get("next_steps", ()))
         data["input_tasks"] = tuple(data.get("input_tasks", ()))
+        data["cards"] = tuple(CardRef(**c) for c in data.get("cards", ()))
         return cls(**data)
 
 

@@ -103,6 +103,7 @@ def step_output_metadata(result: StepResult, upstream: Iterable[StepResult] = ()
     cloned = [t for t in tasks if t.cloned_from]
     if cloned:
         meta["cloned tasks"] = clone_summary(cloned, len(tasks))
+    meta.update(card_metadata(shown))
     retried = [t for t in tasks if t.attempt]
     if retried:
         meta["retried tasks"] = ", ".join(f"{t.task_id} (attempt {t.attempt + 1})" for t in retried)
@@ -127,6 +128,23 @@ def loop_metadata(tasks: tuple[TaskRecord, ...], max_rows: int = 20) -> dict[str
         "loop passes per chain": max(chains.values()) if len(chains) == 1 else
         ", ".join(f"[{'-'.join(map(str, k))}]: {n}" for k, n in sorted(chains.items())),
     }
+
+
+def card_metadata(tasks: Iterable[TaskRecord]) -> dict[str, Any]:
+    """Each card of ``tasks`` (@card): a link to its HTML file and its text and tables as
+    Markdown, so the UI shows the card's content inline and where to open it in full."""
+    found = [(t, ref) for t in tasks for ref in t.cards]
+    meta: dict[str, Any] = {}
+    for task, ref in found:
+        label = "card" if len(found) == 1 else f"card {task.task_id} {ref.id or ref.type}"
+        if label in meta:
+            label = f"{label} {ref.hash[:5]}"
+        location = ref.location or ref.key
+        meta[label] = (dg.MetadataValue.url(location) if "://" in location
+                       else dg.MetadataValue.path(location))
+        if ref.summary:
+            meta[f"{label} (text)"] = dg.MetadataValue.md(ref.summary)
+    return meta
 
 
 def _foreach_row(task: TaskRecord) -> dg.TableRecord:

@@ -30,6 +30,10 @@ PASSING = [
     "resume_recursive_switch_inside_foreach:recursive_switch_inside_foreach",  # resume mid-loop
     "basic_log:single-linear-step",  # a task's stdout and stderr read back apart
     "tag_mutation:single-linear-step",  # metaflow.Task(current.pathspec) in a step, Metaflow's Run
+    "card_simple:single-linear-step",  # @card drawn by Metaflow's card class, read by `card get`
+    "card_multiple:single-and-branch",  # two @card per step, told apart by hash
+    "card_resume:single-linear-step",  # a resumed task's card is its origin task's
+    "card_default_editable_with_id:single-and-branch",  # append vs current.card[id] rules
 ]
 #: needs the test's Metaflow extension package (metaflow_extensions are not loaded)
 UNSUPPORTED = "flow_options:single-linear-step"

@@ -4,7 +4,7 @@ import os
 import time
 
 from flowassets import (
-    FlowSpec, card, catch, conda, current, environment, pypi, retry, secrets, step, timeout,
+    FlowSpec, catch, conda, current, environment, pypi, retry, secrets, step, timeout,
 )
 
 
@@ -114,17 +114,6 @@ class SecretInErrorFlow(FlowSpec):
     @step
     def start(self):
         raise ValueError(f"could not log in with {os.environ['DB_PASSWORD']}")
-        self.next(self.end)
-
-    @step
-    def end(self):
-        pass
-
-
-class CardFlow(FlowSpec):
-    @card
-    @step
-    def start(self):
         self.next(self.end)
 
     @step

@@ -126,8 +126,7 @@ def test_a_missing_secret_source_fails_the_step_naming_it(isolated_store):
     assert "flow SecretInErrorFlow, step 'start'" in message and "secrets.env" in message
 
 
-@pytest.mark.parametrize("flow, names", [("CardFlow", ["@card"]),
-                                         ("PypiCondaFlow", ["@pypi", "@conda"])])
+@pytest.mark.parametrize("flow, names", [("PypiCondaFlow", ["@pypi", "@conda"])])
 def test_unsupported_decorators_are_refused_when_the_job_is_built(flow, names):
     with pytest.raises(FlowassetsError) as err:
         flow_to_job(load_flow(FLOWS, flow))

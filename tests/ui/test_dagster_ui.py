@@ -112,6 +112,27 @@ def test_launch_from_the_launchpad_and_read_the_artifacts(ui, page, screenshot):
         assert task.stdout.strip() == task.data.message
     submitted = DagsterInstance.get().get_run_by_id(run_id).run_config
     assert submitted["ops"]["start"]["config"] == {"greeting": "howdy", "repeat": 3}
+    _card_in_the_ui(page, screenshot, run)
+
+
+def _card_in_the_ui(page, screenshot, run) -> None:
+    """The join's @card: its text and table inline on the step's output (Markdown metadata),
+    its HTML file linked there, and that file as a browser shows it."""
+    [card] = run["pick"].task.record.cards
+    page.get_by_placeholder("Filter").fill("step:pick")
+    page.keyboard.press("Enter")
+    page.get_by_text("card (text)").first.wait_for()
+    page.get_by_text(card.location).first.wait_for()  # the path metadata: where the card is
+    page.get_by_text("Show Markdown").first.click()  # Dagster draws Markdown metadata in a dialog
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("Best message").first.wait_for()
+    dialog.get_by_role("cell", name=run.data.best).first.wait_for()  # a row of the card's table
+    screenshot("card-in-dagster")
+    page.keyboard.press("Escape")
+    page.goto(f"file://{card.location}")
+    page.get_by_role("heading", name="Best message").wait_for()
+    assert page.get_by_role("columnheader", name="score").count() >= 1
+    screenshot("card")
 
 
 def _assert_succeeded(run_id: str) -> None:

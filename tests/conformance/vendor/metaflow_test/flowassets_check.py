@@ -10,15 +10,21 @@ does. The other tests' metadata branches read attempt records and task metadata 
 flowassets does not keep in Metaflow's form. Task output is kept per stream, as Metaflow keeps
 it: ``assert_log(step, "stderr", ...)`` reads the tasks' stderr (``Task.stderr``), ``"stdout"``
 their stdout.
+Cards are read through `flowassets card get|list`, as CliCheck reads them through
+`python flow.py card get|list`.
 """
 
 import json
 import subprocess
 import sys
+import tempfile
 
 from flowassets.client import Flow
 
-from . import AssertArtifactFailed, AssertLogFailed, MetaflowCheck, truncate
+from . import AssertArtifactFailed, AssertCardFailed, AssertLogFailed, MetaflowCheck, truncate
+
+#: What `flowassets card` prints when no card matches (Metaflow's CardNotPresentException).
+NO_CARD = "Card not found in datastore"
 
 
 #: Tests whose check reads the run through Metaflow's own client (``get_run()``), by the
@@ -51,7 +57,10 @@ class FlowassetsCheck(MetaflowCheck):
     def artifact_dict(self, step, name):
         found = {}
         for task in self._tasks(step):
-            found[task.pathspec] = {name: task[name].data} if name in task.artifacts else {}
+            # Keyed RUN_ID/STEP/TASK_ID, as CliCheck's `dump` keys them (card_multiple prefixes
+            # the flow name itself).
+            key = task.pathspec.split("/", 1)[1]
+            found[key] = {name: task[name].data} if name in task.artifacts else {}
         return found
 
     def artifact_dict_if_exists(self, step, name):
@@ -140,3 +149,55 @@ class FlowassetsCheck(MetaflowCheck):
         for tag in tags_to_add:
             args += ["--add", tag]
         self._tag("replace", *args)
+
+    # Cards: through `flowassets card` (its main() in this process: one subprocess per task of
+    # a wide foreach is slow), as CliCheck goes through `python flow.py card`.
+    def _card(self, action, step, task, *args):
+        import contextlib
+        import io
+
+        from flowassets.cli.main import main
+
+        pathspec = "%s/%s/%s/%s" % (self.flow_name, self.run_id.strip(), step, task)
+        cmd = ["card", action, pathspec, *args]
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(cmd, exiting=False)
+        if code:
+            raise subprocess.CalledProcessError(code, cmd, out.getvalue().encode("utf-8"),
+                                                err.getvalue().encode("utf-8"))
+        return subprocess.CompletedProcess(cmd, code, out.getvalue().encode("utf-8"), b"")
+
+    def get_card(self, step, task, card_type, card_hash=None, card_id=None):
+        with tempfile.NamedTemporaryFile(dir=".", suffix=".html") as f:
+            args = [f.name, "--type", card_type]
+            if card_hash is not None:
+                args += ["--hash", card_hash]
+            if card_id is not None:
+                args += ["--id", card_id]
+            self._card("get", step, task, *args)
+            with open(f.name, "r") as html:
+                return html.read()
+
+    def assert_card(self, step, task, card_type, value, card_hash=None, card_id=None,
+                    exact_match=True):
+        try:
+            card_data = self.get_card(step, task, card_type, card_hash=card_hash, card_id=card_id)
+        except subprocess.CalledProcessError as e:
+            if NO_CARD not in e.stderr.decode("utf-8"):
+                raise
+            card_data = None
+        if (exact_match and card_data != value) or (not exact_match and value not in card_data):
+            raise AssertCardFailed("Task '%s/%s' expected %s card with content '%s' but got '%s'"
+                                   % (self.run_id, step, card_type, repr(value), repr(card_data)))
+        return True
+
+    def list_cards(self, step, task, card_type=None):
+        args = ["--as-json"] + (["--type", card_type] if card_type is not None else [])
+        try:
+            listed = json.loads(self._card("list", step, task, *args).stdout.decode("utf-8"))
+        except subprocess.CalledProcessError as e:
+            if NO_CARD not in e.stderr.decode("utf-8"):
+                raise
+            return None
+        return listed if listed["cards"] else None
