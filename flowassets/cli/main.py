@@ -60,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     tags.add_parser(sub)
     worker = sub.add_parser("worker", help="the warm worker that runs `run`, `resume` and "
                             "`logs` without importing Dagster each time (README: CLI)")
-    worker.add_argument("action", choices=["status", "stop"])
+    worker.add_argument("action", choices=["status", "start", "stop"])
     return parser
 
 

@@ -27,8 +27,11 @@ REPLY_TIMEOUT_S = 10.0
 FORWARDED = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGWINCH", "SIGTSTP", "SIGCONT", "SIGUSR1",
              "SIGUSR2")
 
-#: The worker's bootstrap: the client's sys.path (its stable part), then a record of which
-#: environment variables the imports read (so a command with other values is not served).
+#: The worker's bootstrap: the client's sys.path (its stable part), then a record of the
+#: environment variables that module-level statements read while the worker imports (``X =
+#: os.environ.get(...)`` keeps the value for the process's life), so that a command with other
+#: values for them is not served. Reads inside functions called at import (a subprocess's copy
+#: of the environment, argparse asking for COLUMNS) leave nothing behind and are not recorded.
 BOOT = """\
 import json, os, sys
 given = json.loads(sys.argv[1])
@@ -36,7 +39,12 @@ sys.path[:] = given["path"]
 class EnvReads(type(os.environ)):
     names = set()
     def __getitem__(self, name):
-        EnvReads.names.add(name)
+        frame = sys._getframe(1)
+        while frame is not None and (frame.f_code.co_filename.startswith("<frozen ")
+                                     or frame.f_code.co_filename.endswith(("/os.py", "abc.py"))):
+            frame = frame.f_back
+        if frame is not None and frame.f_code.co_name == "<module>":
+            EnvReads.names.add(name)
         return super().__getitem__(name)
 os.environ.__class__ = EnvReads
 from flowassets.cli.worker.server import main
@@ -54,7 +62,7 @@ def run_in_worker(args: list[str]) -> int | None:
             return _declined("flowassets is imported from the current directory")
         sock = _connect(where.socket)
         if sock is None:
-            _start_worker(where, path)
+            start_worker(where, path, spawner=os.getpid())
             return None
     except places.WorkerUnavailable as exc:
         return _problem(str(exc))
@@ -91,8 +99,9 @@ def _connect(path: str) -> socket.socket | None:
     return sock
 
 
-def _start_worker(where: places.Place, path: list[str]) -> None:
-    """Start the worker unless one is starting (it holds its lock from its first instant)."""
+def start_worker(where: places.Place, path: list[str], spawner: int) -> None:
+    """Start the worker unless one is starting (it holds its lock from its first instant); it
+    waits for ``spawner`` to exit before loading anything (0: load at once)."""
     import fcntl
 
     with open(where.lock, "a") as lock:
@@ -104,7 +113,8 @@ def _start_worker(where: places.Place, path: list[str]) -> None:
     import subprocess
 
     given = {"path": path, "dir": where.directory, "key": where.key,
-             "spawner": os.getpid(), "flowassets": places.flowassets_dir()}
+             "spawner": spawner, "flowassets": places.flowassets_dir(),
+             "dagster_home": os.environ.get("DAGSTER_HOME")}
     flags = subprocess._args_from_interpreter_flags()  # the same interpreter flags as this one
     with open(where.log, "ab") as log:
         subprocess.Popen([sys.executable, *flags, "-c", BOOT, json.dumps(given)],

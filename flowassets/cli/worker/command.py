@@ -14,6 +14,8 @@ from .wire import WireError, peer_uid, receive, send
 
 def run_command(action: str) -> int:
     directory = places.worker_dir()
+    if action == "start":
+        return _start()
     workers = _ask_all(directory, "status" if action == "status" else "stop")
     if action == "status":
         return _print_status(directory, workers)
@@ -24,6 +26,23 @@ def run_command(action: str) -> int:
     if not workers:
         print(f"no worker is running in {directory}")
     return 0
+
+
+def _start(timeout_s: float = 300.0) -> int:
+    """Start this installation's worker now (not after the next command) and wait until it
+    answers: benchmarks and tests measure a warm worker this way."""
+    from .client import start_worker
+
+    where, path = places.locate()
+    if ask(where.socket, {"op": "status"}) is None:
+        start_worker(where, path, spawner=0)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if ask(where.socket, {"op": "status"}) is not None:
+            return _print_status(where.directory, [ask(where.socket, {"op": "status"})])
+        time.sleep(0.1)
+    print(f"the worker did not answer within {timeout_s:.0f}s; see {where.log}")
+    return 1
 
 
 def _print_status(directory: str, workers: list[dict[str, Any]]) -> int:

@@ -46,6 +46,14 @@ PRELOAD = (
     "dagster._core.storage.runs.sqlite.sqlite_run_storage",
     "dagster._core.storage.schedules.sqlite.sqlite_schedule_storage",
     "dagster._core.storage.local_compute_log_manager",
+    "dagster._core.instance.factory", "dagster._core.instance.runs", "dagster._core.secrets.env_file",
+    "dagster._core.storage.sqlite_storage", "dagster._core.storage.root",
+    "dagster._core.storage.migration.utils", "dagster._core.execution.plan.active",
+    "dagster._core.definitions.repository_definition.repository_data_builder",
+    "dagster._core.definitions.external_asset", "dagster._core.system_config.composite_descent",
+    "dagster._core.utility_ops", "dagster._core.workspace.autodiscovery", "dagster._utils.temp_file",
+    "dagster._core.types.transform_typing", "dagster._core.types.primitive_mapping",
+    "flowassets.cli.main", "flowassets.runtime.dynamic_defaults", "upath", "gzip", "pwd",
     "rich.progress", "rich.live",
 )
 TICK_S = 1.0
@@ -61,7 +69,7 @@ def main(given: dict[str, Any], env_reads: type) -> None:
         return  # another worker for this installation is starting or running
     _wait_for_exit(int(given["spawner"]))
     started = time.monotonic()
-    preload()
+    preload(given.get("dagster_home"))
     os.environ.__class__ = type(os.environ).__mro__[1]  # stop recording reads
     reads = sorted(getattr(env_reads, "names", ()))
     worker = Worker(where, list(given["path"]), env_at_import={n: os.environ.get(n) for n in reads})
@@ -86,7 +94,9 @@ def _log(text: str) -> None:
 
 def _wait_for_exit(pid: int) -> None:
     """The first command started this worker and runs itself: import nothing until it ends,
-    so that command is not slowed down by this one's imports."""
+    so that command is not slowed down by this one's imports (0: started by ``worker start``)."""
+    if pid <= 0:
+        return
     try:
         fd = os.pidfd_open(pid)
     except ProcessLookupError:
@@ -109,22 +119,21 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def preload() -> None:
+def preload(dagster_home: str | None) -> None:
     for name in PRELOAD:
         try:
             importlib.import_module(name)
         except Exception as exc:  # noqa: BLE001 - an optional part (rich, k8s) may be missing
             _log(f"preload {name}: {type(exc).__name__}: {exc}")
-    for name in _instance_modules():
+    for name in _instance_modules(dagster_home):
         try:
             importlib.import_module(name)
         except Exception as exc:  # noqa: BLE001
             _log(f"preload {name} (dagster.yaml): {type(exc).__name__}: {exc}")
 
 
-def _instance_modules() -> list[str]:
+def _instance_modules(home: str | None) -> list[str]:
     """The storage, launcher and compute-log modules the instance's dagster.yaml names."""
-    home = os.environ.get("DAGSTER_HOME")
     path = os.path.join(home, "dagster.yaml") if home else ""
     if not path or not os.path.isfile(path):
         return []
