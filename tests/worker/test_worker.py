@@ -149,7 +149,7 @@ def test_ctrl_c_in_the_client_cancels_the_run_as_without_the_worker(tmp_path, wo
 
 
 def test_a_worker_of_a_changed_installation_is_replaced(tmp_path, worker_on):
-    extra = tmp_path / "packages"  # a sys.path folder: installing a package there changes it
+    extra = tmp_path / "site"  # a sys.path folder: installing a package there changes it
     extra.mkdir()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(extra), os.environ["PYTHONPATH"]])}
     old = start_worker(tmp_path, env)
@@ -258,3 +258,21 @@ def test_another_user_cannot_use_the_worker(tmp_path, worker_on):
     refused = _as_nobody(lambda: place.private_dir(worker_on))
     assert refused == "WorkerUnavailable: " + f"{worker_on} belongs to uid 0, not to this user"
     assert statuses(worker_on)[0]["served"] == 0
+
+
+def test_a_module_in_the_current_directory_that_shadows_a_loaded_one_gets_a_plain_run(
+        tmp_path, worker_on):
+    """``python -m`` puts the current directory first on sys.path: a gzip.py there is what a
+    plain command imports, not the one the worker loaded, so the worker declines."""
+    import gzip
+
+    start_worker(tmp_path)
+    flow = write_flow(tmp_path)
+    (tmp_path / "gzip.py").write_text('print("the local gzip.py", flush=True)\n'
+                                      + Path(gzip.__file__).read_text())
+    done = cli("run", str(flow), cwd=tmp_path,
+               env={**os.environ, "FLOWASSETS_WORKER_DEBUG": "1"})
+    assert done.returncode == 0, done.stderr
+    assert "the local gzip.py" in done.stdout
+    assert "warm worker not used: " in done.stderr and "gzip" in done.stderr
+    assert served(worker_on) == 0

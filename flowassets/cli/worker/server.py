@@ -331,10 +331,10 @@ class Worker:
         if os.path.realpath(folder) in {os.path.realpath(p) for p in self.path if p}:
             return None
         try:
-            names = os.listdir(folder)
+            names = _importable_names(folder)
         except OSError:
             return None
-        clash = sorted({n.split(".")[0] for n in names} & self.top_modules)
+        clash = sorted(names & self.top_modules)
         return f"{folder} has {', '.join(clash)}, which the worker imported" if clash else None
 
     def start(self, conn: socket.socket, request: dict[str, Any], fds: list[int]) -> None:
@@ -405,6 +405,24 @@ class Worker:
                 "idle_s": round(time.monotonic() - self.last_active, 1),
                 "idle_limit_s": places.idle_seconds(), "env_read_at_import": sorted(self.env_at_import),
                 **_memory()}
+
+
+def _importable_names(folder: str) -> set[str]:
+    """Top-level names a folder on sys.path provides: modules (``x.py``, ``x.cpython-311-...so``)
+    and regular packages (``x/__init__.py``). Console scripts (``bin/flowassets``, no suffix)
+    and plain folders (namespace portions, which a regular package later on the path beats)
+    are not."""
+    from importlib.machinery import all_suffixes
+
+    suffixes = tuple(all_suffixes())
+    names = set()
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.endswith(suffixes):
+                names.add(entry.name.split(".")[0])
+            elif entry.is_dir() and os.path.exists(os.path.join(entry.path, "__init__.py")):
+                names.add(entry.name)
+    return names
 
 
 def _signal(pid: int, signum: int, group: bool) -> None:
