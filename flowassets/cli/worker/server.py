@@ -125,6 +125,12 @@ def preload(dagster_home: str | None) -> None:
             importlib.import_module(name)
         except Exception as exc:  # noqa: BLE001 - an optional part (rich, k8s) may be missing
             _log(f"preload {name}: {type(exc).__name__}: {exc}")
+    try:
+        from ...client.alembic_cache import warm
+
+        warm()  # Dagster's migration scripts, read once here instead of in every command
+    except Exception as exc:  # noqa: BLE001
+        _log(f"preload of Dagster's migrations: {type(exc).__name__}: {exc}")
     for name in _instance_modules(dagster_home):
         try:
             importlib.import_module(name)
