@@ -53,7 +53,9 @@ PRELOAD = (
     "dagster._core.definitions.external_asset", "dagster._core.system_config.composite_descent",
     "dagster._core.utility_ops", "dagster._core.workspace.autodiscovery", "dagster._utils.temp_file",
     "dagster._core.types.transform_typing", "dagster._core.types.primitive_mapping",
-    "flowassets.cli.main", "flowassets.runtime.dynamic_defaults", "upath", "gzip", "pwd",
+    "flowassets.cli.main", "flowassets.runtime.dynamic_defaults", "upath.core", "upath.registry",
+    "upath.implementations.local", "fsspec.implementations.local", "gzip", "pwd",
+    "dagster._core.instance.runs.run_domain", "dagster._utils.test.definitions",
     "rich.progress", "rich.live",
 )
 TICK_S = 1.0
