@@ -33,16 +33,36 @@ def _start(timeout_s: float = 300.0) -> int:
     answers: benchmarks and tests measure a warm worker this way."""
     from .client import start_worker
 
-    where, path = places.locate()
-    if ask(where.socket, {"op": "status"}) is None:
-        start_worker(where, path, spawner=0)
-    deadline = time.monotonic() + timeout_s
+    deadline, attempts, last_start = time.monotonic() + timeout_s, 0, -60.0
     while time.monotonic() < deadline:
-        if ask(where.socket, {"op": "status"}) is not None:
-            return _print_status(where.directory, [ask(where.socket, {"op": "status"})])
+        # Located again each time: a worker that saw the files change while it loaded exits,
+        # and the next one is keyed on the files as they are now.
+        where, path = places.locate()
+        status = ask(where.socket, {"op": "status"})
+        if status is not None:
+            return _print_status(where.directory, [status])
+        # A new interpreter takes a while to reach the lock: 30 s before starting another.
+        if time.monotonic() - last_start > 30 and not _starting(where):
+            if attempts == 3:
+                break
+            attempts, last_start = attempts + 1, time.monotonic()
+            start_worker(where, path, spawner=0)
         time.sleep(0.1)
-    print(f"the worker did not answer within {timeout_s:.0f}s; see {where.log}")
+    print(f"the worker did not answer; see {places.locate()[0].log}")
     return 1
+
+
+def _starting(where: places.Place) -> bool:
+    """A worker holds the lock from its first instant until it exits."""
+    import fcntl
+
+    with open(where.lock, "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    return False
 
 
 def _print_status(directory: str, workers: list[dict[str, Any]]) -> int:
