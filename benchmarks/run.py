@@ -13,6 +13,7 @@ all under one temporary directory. Prints a table and writes ``benchmarks/result
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -120,21 +121,35 @@ class Bench:
         if worker != "off":
             env = {k: v for k, v in self.fa_env.items() if k != "FLOWASSETS_NO_DAEMON"}
             self.worker("start" if worker == "warm" else "stop")
+        before = self.worker_figures() if worker == "warm" else {}
         measured = self._measure(argv, self.fa_dir, env, f"fa-{label}")
+        if worker == "warm":
+            # The command ran in the worker's child, not a descendant of the timed client: add
+            # its CPU time (the worker's wait4 of it) and its peak RSS. Its PSS is not sampled.
+            after = self.worker_figures()
+            measured = dataclasses.replace(
+                measured, cpu_s=measured.cpu_s + after["commands_cpu_s"] - before["commands_cpu_s"],
+                peak_rss_mb=max(measured.peak_rss_mb, after["last_command_rss_mb"]))
         return measured, run_id_file.read_text().strip()
 
     def worker(self, action: str) -> dict[str, Any]:
-        """``flowassets worker start|stop|status`` (untimed); status: the live workers' figures."""
+        """``flowassets worker start|stop|status`` (untimed); returns the live workers' figures."""
         env = {k: v for k, v in self.fa_env.items() if k != "FLOWASSETS_NO_DAEMON"}
         subprocess.run([*self.fa_cmd, "worker", action], cwd=self.fa_dir, env=env, check=True,
                        capture_output=True, timeout=600)
+        return self.worker_figures()
+
+    def worker_figures(self) -> dict[str, Any]:
+        env = {k: v for k, v in self.fa_env.items() if k != "FLOWASSETS_NO_DAEMON"}
         code = ("import glob, json, sys; from flowassets.cli.worker.command import status_of; "
                 "print(json.dumps([status_of(p) for p in glob.glob(sys.argv[1] + '/w-*.sock')]))")
         out = subprocess.run([sys.executable, "-c", code, str(self.worker_dir)], env=env,
                              cwd=self.fa_dir, check=True, capture_output=True, text=True)
         found = [w for w in json.loads(out.stdout) if w]
         return {"workers": len(found), "rss_mb": round(sum(w.get("vmrss_kb", 0) for w in found) / 1024, 1),
-                "pss_mb": round(sum(w.get("pss_kb", 0) for w in found) / 1024, 1)}
+                "pss_mb": round(sum(w.get("pss_kb", 0) for w in found) / 1024, 1),
+                "commands_cpu_s": sum(w.get("commands_cpu_s", 0.0) for w in found),
+                "last_command_rss_mb": max([w.get("last_command_maxrss_kb", 0) / 1024 for w in found] or [0])}
 
     def run_metaflow(self, path: Path, label: str) -> tuple[Measured, str]:
         run_id_file = self.workdir / "logs" / f"{label}.mf-runid"

@@ -188,6 +188,10 @@ class Worker:
     started: float = field(default_factory=time.time)
     last_active: float = field(default_factory=time.monotonic)
     stop_requested: bool = False
+    #: CPU and peak memory of the commands (each child and the processes it waited for), so a
+    #: benchmark can add what the client's own figures cannot see
+    commands_cpu_s: float = 0.0
+    last_command_maxrss_kb: int = 0
     top_modules: frozenset[str] = frozenset()
 
     def check_loaded(self, given: dict[str, Any]) -> str | None:
@@ -389,9 +393,11 @@ class Worker:
             run.conn = None
 
     def reap(self, run: Running, block: bool = True) -> None:
-        pid, status = os.waitpid(run.pid, 0 if block else os.WNOHANG)
+        pid, status, usage = os.wait4(run.pid, 0 if block else os.WNOHANG)
         if pid == 0:
             return
+        self.commands_cpu_s += usage.ru_utime + usage.ru_stime
+        self.last_command_maxrss_kb = usage.ru_maxrss
         self.running.pop(run.pid, None)
         self.last_active = time.monotonic()
         if run.pidfd is not None:
@@ -412,6 +418,8 @@ class Worker:
                 "running": len(self.running), "uptime_s": round(time.time() - self.started, 1),
                 "idle_s": round(time.monotonic() - self.last_active, 1),
                 "idle_limit_s": places.idle_seconds(), "env_read_at_import": sorted(self.env_at_import),
+                "commands_cpu_s": round(self.commands_cpu_s, 3),
+                "last_command_maxrss_kb": self.last_command_maxrss_kb,
                 **_memory()}
 
 
