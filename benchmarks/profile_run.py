@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.warm:
         import gc
 
-        from flowassets.cli.worker.server import preload
+        from flowassets.cli.worker.preload import preload
 
         preload(None)
         gc.collect()

@@ -11,6 +11,6 @@ back to the client, which exits with it; the client forwards Ctrl-C and other si
 
 Modules, from the client's side down: ``client`` (what the command does, cheap), ``place``
 (where the worker lives and the key that says which installation it belongs to), ``wire``
-(messages and fd passing), ``server`` (the worker's loop), ``child`` (the forked command),
+(messages and fd passing), ``server`` (the worker's loop), ``preload`` (what it loads first), ``child`` (the forked command),
 ``command`` (``flowassets worker status|stop``).
 """

@@ -79,7 +79,7 @@ def private_dir(path: str) -> str:
 def stable_sys_path() -> list[str]:
     """sys.path without its first entry when that is the script's directory or the current one
     (``python -m`` puts the working directory there): that entry changes from command to command
-    and is checked per command instead (server.shadowed_names)."""
+    and is checked per command instead (server.Worker.shadowed)."""
     return list(sys.path if sys.flags.safe_path else sys.path[1:])
 
 
