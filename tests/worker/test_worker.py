@@ -276,3 +276,9 @@ def test_a_module_in_the_current_directory_that_shadows_a_loaded_one_gets_a_plai
     assert "the local gzip.py" in done.stdout
     assert "warm worker not used: " in done.stderr and "gzip" in done.stderr
     assert served(worker_on) == 0
+
+
+def test_an_idle_worker_exits_and_removes_its_socket(tmp_path, worker_on):
+    info = start_worker(tmp_path, {**os.environ, "FLOWASSETS_WORKER_IDLE_S": "1"})
+    assert wait_gone(info["pid"], 60), "the idle worker did not exit"
+    assert not Path(info["socket"]).exists() and statuses(worker_on) == []
