@@ -4,12 +4,15 @@
     python benchmarks/profile_run.py cold          # start -> end
     python benchmarks/profile_run.py foreach --width 200
     python benchmarks/profile_run.py linear --top 30   # and the 30 costliest functions
+    python benchmarks/profile_run.py linear --warm     # as a command the warm worker serves
 
 Runs the case twice in one fresh temporary directory (the first run creates the SQLite instance,
 as ``run.py``'s warm-up does), profiles the second one in this process, and prints one line per
 cost below. The lines are cumulative times of named functions, so they can overlap a little
 (an import made lazily inside an event write counts in both); task bodies run in forked
 children, which cProfile does not follow: their time shows as "waiting for task processes".
+With ``--warm`` this process first loads what the warm worker loads (untimed), so the profile is
+what a command served by the worker still pays.
 """
 
 from __future__ import annotations
@@ -75,11 +78,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("case", choices=("linear", "cold", "foreach"))
     parser.add_argument("--width", type=int, default=200, help="foreach width")
     parser.add_argument("--top", type=int, default=0, help="also print the N costliest functions")
+    parser.add_argument("--warm", action="store_true",
+                        help="first load what the warm worker loads (untimed)")
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="flowassets-profile-"))
     os.chdir(workdir)
     for name in [n for n in os.environ if n.startswith(("DAGSTER_", "FLOWASSETS_"))]:
         del os.environ[name]
+    os.environ["FLOWASSETS_NO_DAEMON"] = "1"  # every run here is a plain process (or this one)
     path = _case(args.case, args.width).write(workdir, "flowassets")
     argv_run = ["run", str(path), "--quiet", "--max-num-splits", "1000"]
 
@@ -89,6 +95,14 @@ def main(argv: list[str] | None = None) -> int:
                    stdout=subprocess.DEVNULL)  # warm-up: creates the instance
     from flowassets.cli import main as cli
 
+    if args.warm:
+        import gc
+
+        from flowassets.cli.worker.preload import preload
+
+        preload(None)
+        gc.collect()
+        gc.freeze()
     profiler = cProfile.Profile()
     started = time.perf_counter()
     profiler.enable()
@@ -98,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     if code != 0:
         raise SystemExit(f"the run failed (exit {code})")
     stats = pstats.Stats(profiler)
-    print(f"\n{args.case}: whole run in this process {wall:.2f} s (under cProfile, which adds "
+    where = "the worker's child (loaded first)" if args.warm else "this process"
+    print(f"\n{args.case}: whole run in {where} {wall:.2f} s (under cProfile, which adds "
           "~30-60% to Python-heavy parts)")
     for label, calls, seconds in _rows(stats):
         print(f"  {label:<34} {seconds:7.3f} s  ({calls} calls)")

@@ -13,6 +13,7 @@ all under one temporary directory. Prints a table and writes ``benchmarks/result
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -84,8 +85,12 @@ class Bench:
         base = {k: v for k, v in os.environ.items()
                 if not k.startswith(("DAGSTER_", "FLOWASSETS_", "METAFLOW_"))}
         base["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), base.get("PYTHONPATH")]))
-        # flowassets' defaults: ./.flowassets/dagster_home and ./.flowassets as the store.
-        self.fa_env = dict(base)
+        # flowassets' defaults: ./.flowassets/dagster_home and ./.flowassets as the store. The
+        # warm worker lives in this run's own directory, and is off unless a case asks for it
+        # (so the plain cases measure what they always did: a whole process per run).
+        self.worker_dir = workdir / "w"
+        self.fa_env = {**base, "FLOWASSETS_WORKER_DIR": str(self.worker_dir),
+                       "FLOWASSETS_NO_DAEMON": "1"}
         self.mf_env = {**base, "METAFLOW_HOME": str(self.mf_dir / "home"),
                        "METAFLOW_DATASTORE_SYSROOT_LOCAL": str(self.mf_dir / "datastore"),
                        "METAFLOW_DEFAULT_DATASTORE": "local", "METAFLOW_DEFAULT_METADATA": "local",
@@ -105,12 +110,46 @@ class Bench:
             raise SystemExit(f"{label} failed (exit {measured.returncode}):\n{measured.tail()}")
         return measured
 
-    def run_flowassets(self, path: Path, label: str) -> tuple[Measured, str]:
+    def run_flowassets(self, path: Path, label: str, worker: str = "off") -> tuple[Measured, str]:
+        """``worker``: "off" (FLOWASSETS_NO_DAEMON=1), "warm" (started and answering before the
+        timed run) or "cold" (stopped first: the first run after the worker exits, which runs
+        plainly and starts one in the background)."""
         run_id_file = self.workdir / "logs" / f"{label}.runid"
         argv = [*self.fa_cmd, "run", str(path), "--max-workers", "16", "--max-num-splits", "1000",
                 "--run-id-file", str(run_id_file)]
-        measured = self._measure(argv, self.fa_dir, self.fa_env, f"fa-{label}")
+        env = self.fa_env
+        if worker != "off":
+            env = {k: v for k, v in self.fa_env.items() if k != "FLOWASSETS_NO_DAEMON"}
+            self.worker("start" if worker == "warm" else "stop")
+        before = self.worker_figures() if worker == "warm" else {}
+        measured = self._measure(argv, self.fa_dir, env, f"fa-{label}")
+        if worker == "warm":
+            # The command ran in the worker's child, not a descendant of the timed client: add
+            # its CPU time (the worker's wait4 of it) and its peak RSS. Its PSS is not sampled.
+            after = self.worker_figures()
+            measured = dataclasses.replace(
+                measured, cpu_s=measured.cpu_s + after["commands_cpu_s"] - before["commands_cpu_s"],
+                peak_rss_mb=max(measured.peak_rss_mb, after["last_command_rss_mb"]))
         return measured, run_id_file.read_text().strip()
+
+    def worker(self, action: str) -> dict[str, Any]:
+        """``flowassets worker start|stop|status`` (untimed); returns the live workers' figures."""
+        env = {k: v for k, v in self.fa_env.items() if k != "FLOWASSETS_NO_DAEMON"}
+        subprocess.run([*self.fa_cmd, "worker", action], cwd=self.fa_dir, env=env, check=True,
+                       capture_output=True, timeout=600)
+        return self.worker_figures()
+
+    def worker_figures(self) -> dict[str, Any]:
+        env = {k: v for k, v in self.fa_env.items() if k != "FLOWASSETS_NO_DAEMON"}
+        code = ("import glob, json, sys; from flowassets.cli.worker.command import status_of; "
+                "print(json.dumps([status_of(p) for p in glob.glob(sys.argv[1] + '/w-*.sock')]))")
+        out = subprocess.run([sys.executable, "-c", code, str(self.worker_dir)], env=env,
+                             cwd=self.fa_dir, check=True, capture_output=True, text=True)
+        found = [w for w in json.loads(out.stdout) if w]
+        return {"workers": len(found), "rss_mb": round(sum(w.get("vmrss_kb", 0) for w in found) / 1024, 1),
+                "pss_mb": round(sum(w.get("pss_kb", 0) for w in found) / 1024, 1),
+                "commands_cpu_s": sum(w.get("commands_cpu_s", 0.0) for w in found),
+                "last_command_rss_mb": max([w.get("last_command_maxrss_kb", 0) / 1024 for w in found] or [0])}
 
     def run_metaflow(self, path: Path, label: str) -> tuple[Measured, str]:
         run_id_file = self.workdir / "logs" / f"{label}.mf-runid"
@@ -126,12 +165,14 @@ class Bench:
         return json.loads(out.stdout.strip().splitlines()[-1])
 
     def both(self, source: flows.FlowSource, label: str,
-             after: Callable[[str, str], dict[str, Any]] | None = None) -> tuple[Side, Side]:
+             after: Callable[[str, str], dict[str, Any]] | None = None,
+             worker: str = "off") -> tuple[Side, Side]:
         """Run the case on each runtime ``repeat`` times, alternating, and keep the median."""
         fa_path, mf_path = self.write(source)
         runs: dict[str, list[tuple[Measured, dict[str, Any]]]] = {"flowassets": [], "metaflow": []}
+        fa_runner = lambda path, label: self.run_flowassets(path, label, worker)  # noqa: E731
         for _ in range(self.repeat):
-            for front_end, path, runner in (("flowassets", fa_path, self.run_flowassets),
+            for front_end, path, runner in (("flowassets", fa_path, fa_runner),
                                             ("metaflow", mf_path, self.run_metaflow)):
                 measured, run_id = runner(path, label)
                 extra = after(front_end, run_id) if after else {}
@@ -197,6 +238,30 @@ def case_cold_start(bench: Bench) -> dict[str, Any]:
     return _result("cold start (start -> end)", fa, mf, [])
 
 
+def _with_worker(bench: Bench, source: flows.FlowSource, title: str, label: str,
+                 warm_limit: float | None) -> dict[str, dict[str, Any]]:
+    """The case twice more, side by side with Metaflow each time: the worker warm (started
+    before each timed run) and cold (stopped before it), with the warm worker's memory."""
+    warm_fa, warm_mf = bench.both(source, f"{label}-warm", worker="warm")
+    memory = bench.worker("status")
+    warm = _result(f"{title}, worker warm", warm_fa, warm_mf, [] if warm_limit is None else
+                   [Target("wall ratio, worker warm", warm_limit, _ratio(warm_fa.wall_s, warm_mf.wall_s))])
+    warm["worker_memory"] = memory
+    cold_fa, cold_mf = bench.both(source, f"{label}-cold", worker="cold")
+    bench.worker("stop")
+    return {"warm": warm, "cold": _result(f"{title}, worker cold (first run after it exits)",
+                                          cold_fa, cold_mf, [])}
+
+
+def case_cold_start_worker(bench: Bench) -> dict[str, Any]:
+    return _with_worker(bench, flows.cold_start_flow(), "cold start (start -> end)", "cold", 1.0)
+
+
+def case_linear_worker(bench: Bench) -> dict[str, Any]:
+    return _with_worker(bench, flows.linear_flow(bench.sizes.linear_steps),
+                        f"{bench.sizes.linear_steps}-step linear flow", "linear", 0.20)
+
+
 def _result(title: str, fa: Side, mf: Side, targets: list[Target]) -> dict[str, Any]:
     return {"title": title, "flowassets": asdict(fa), "metaflow": asdict(mf),
             "ratio": _ratio(fa.wall_s, mf.wall_s),
@@ -206,7 +271,10 @@ def _result(title: str, fa: Side, mf: Side, targets: list[Target]) -> dict[str, 
 CASES: dict[str, Callable[[Bench], dict[str, Any]]] = {
     "foreach": case_foreach, "linear": case_linear, "large_artifact": case_large_artifact,
     "translate": case_translate, "cold_start": case_cold_start,
+    "cold_start_worker": case_cold_start_worker, "linear_worker": case_linear_worker,
 }
+#: Cases that report two rows (worker warm and cold) under one name.
+PAIRED = ("cold_start_worker", "linear_worker")
 
 
 def warm_up(bench: Bench) -> dict[str, float]:
@@ -218,9 +286,24 @@ def warm_up(bench: Bench) -> dict[str, float]:
     return {"flowassets_first_run_s": round(fa.wall_s, 3), "metaflow_first_run_s": round(mf.wall_s, 3)}
 
 
-def print_table(results: dict[str, Any], out=sys.stdout) -> None:
-    print_case_table(results["cases"].values(), out)
+def rows(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """One result per table row: a paired case gives ``NAME:warm`` and ``NAME:cold``."""
+    flat: dict[str, dict[str, Any]] = {}
     for name, result in results["cases"].items():
+        if name in PAIRED:
+            flat.update({f"{name}:{k}": v for k, v in result.items()})
+        else:
+            flat[name] = result
+    return flat
+
+
+def print_table(results: dict[str, Any], out=sys.stdout) -> None:
+    print_case_table(rows(results).values(), out)
+    for name, result in rows(results).items():
+        if "worker_memory" in result:
+            memory = result["worker_memory"]
+            print(f"  {name}: the warm worker's resident memory {memory['rss_mb']} MB "
+                  f"(PSS {memory['pss_mb']} MB)", file=out)
         for target in result["targets"]:
             mark = "met" if target["met"] else "NOT MET"
             print(f"  {name}: {target['name']} = {target['value']} (target <= {target['limit']}): {mark}",

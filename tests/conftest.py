@@ -20,7 +20,16 @@ def isolated_store(tmp_path, monkeypatch):
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     (tmp_path / "dagster_home").mkdir()
     monkeypatch.chdir(tmp_path)
+    # The CLI's warm worker is off here; tests/worker turns it on (and runs CLI tests through
+    # it). Each test's captured output says which one it used.
+    monkeypatch.setenv("FLOWASSETS_NO_DAEMON", "1")
+    print("flowassets CLI worker: off (FLOWASSETS_NO_DAEMON=1)")
     yield tmp_path
+
+
+def pytest_report_header(config):
+    return ("flowassets CLI worker: off (FLOWASSETS_NO_DAEMON=1), on in tests/worker "
+            "(each test prints which)")
 
 
 def load_flow(module_file: str | Path, name: str | None = None):

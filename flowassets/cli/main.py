@@ -75,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
 
     tags.add_parser(sub)
     cards.add_parser(sub)
+    worker = sub.add_parser("worker", help="the warm worker that runs `run`, `resume` and "
+                            "`logs` without importing Dagster each time (README: CLI)")
+    worker.add_argument("action", choices=["status", "start", "stop"])
     return parser
 
 
@@ -91,8 +94,15 @@ def _config_options(cmd: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None, *, exiting: bool | None = None) -> int:
     """``exiting``: the process ends when this returns (the console script, ``python flow.py
-    run``); defaults to "no argv given"."""
+    run``); defaults to "no argv given". The console script (no argv) hands ``run``, ``resume``
+    and ``logs`` to the warm worker when there is one (cli/worker: same output and status)."""
     global _PROCESS_ENDS
+    if argv is None:
+        from .worker.client import run_in_worker
+
+        code = run_in_worker(sys.argv[1:])
+        if code is not None:
+            return code
     args, extra = _parser().parse_known_args(argv)
     _PROCESS_ENDS = argv is None if exiting is None else exiting
     if args.command in ("run", "resume"):
@@ -141,6 +151,10 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
             return _resume(args)
         if args.command == "recover":
             return _recover()
+        if args.command == "worker":
+            from .worker.command import run_command
+
+            return run_command(args.action)
         if args.command == "tag":
             from . import tags
 

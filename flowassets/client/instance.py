@@ -35,6 +35,9 @@ def get_instance(recover: bool = True):
 
 
 def _get_instance():
+    from .alembic_cache import reuse_dagster_migrations
+
+    reuse_dagster_migrations()  # three schema checks read Dagster's migrations once, not thrice
     home = default_dagster_home()
     os.makedirs(home, exist_ok=True)
     if _initialised(home):

@@ -11,19 +11,28 @@ from pathlib import Path
 from tests.benchmarks.report_checks import assert_side_by_side, is_number
 
 ROOT = Path(__file__).resolve().parents[2]
-CASES = ("foreach", "linear", "large_artifact", "translate", "cold_start")
+CASES = ("foreach", "linear", "large_artifact", "translate", "cold_start", "cold_start_worker",
+         "linear_worker")
 
 
 def test_quick_run_reports_every_case(tmp_path):
     output = tmp_path / "latest.json"
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick",
                            "--output", str(output)], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=540)
+                          text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-3000:]
     results = json.loads(output.read_text())
     assert results["quick"] is True
     assert set(results["cases"]) == set(CASES)
     for name, case in results["cases"].items():
+        if name.endswith("_worker"):  # two rows: the worker warm and cold, each beside Metaflow
+            for mode in ("warm", "cold"):
+                assert case[mode]["title"] in done.stdout, (name, mode)
+                assert_side_by_side(f"{name}:{mode}", case[mode])
+            memory = case["warm"]["worker_memory"]
+            assert memory["workers"] == 1 and memory["rss_mb"] > 50, memory
+            assert f"the warm worker's resident memory {memory['rss_mb']} MB" in done.stdout
+            continue
         assert case["title"] in done.stdout, name
         for target in case["targets"]:
             assert is_number(target["value"]) and isinstance(target["met"], bool), (name, target)

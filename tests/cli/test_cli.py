@@ -70,7 +70,7 @@ def test_show_prints_graph_with_docstrings(tmp_path):
     done = flowassets("show", str(EXAMPLES / "hello_flow.py"), cwd=tmp_path)
     assert done.returncode == 0
     assert "Step start (foreach) => foreach names: greet" in done.stdout
-    assert "Join: keep the best-scoring message." in done.stdout
+    assert "Join: keep the best-scoring message (and report the scores on a card)." in done.stdout
     assert "--greeting (str, default 'hello')" in done.stdout
 
 
