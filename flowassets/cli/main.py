@@ -144,9 +144,13 @@ def _dispatch(args: argparse.Namespace, extra: list[str]) -> int:
         if extra:
             _parser().error(f"unrecognized arguments: {' '.join(extra)}")
         if args.command in ("show", "check"):
-            return _show(args, check_only=args.command == "check")
+            from .show import show
+
+            return show(_load_with_configs(args)[1], check_only=args.command == "check")
         if args.command == "logs":
-            return _logs(_logs_pathspec(args), args.streams or "both")
+            from .logs import logs, logs_pathspec
+
+            return logs(logs_pathspec(args.target, args.flow), args.streams or "both")
         if args.command == "resume":
             return _resume(args)
         if args.command == "recover":
@@ -394,89 +398,6 @@ def dagster_dev_command(flow_file: str | None = None) -> str:
         return f"{env} dagster dev -w workspace.yaml"
     return (f"{env} FLOWASSETS_FLOW_FILES={shlex.quote(os.path.abspath(flow_file))} "
             "dagster dev -m flowassets.cli.ui")
-
-
-def _partitioning(graph: Any) -> Any:
-    """A @partitioned flow's partitions, checked against its Parameters as building its job
-    does (Dagster is imported only for such a flow)."""
-    if not any(d.name == "partitioned" for d in graph.flow_decorators):
-        return None
-    from ..translate.translator import FlowTranslator
-
-    return FlowTranslator().get_partitioning(graph)
-
-
-def _show(args: argparse.Namespace, check_only: bool) -> int:
-    _, graph, _ = _load_with_configs(args)
-    partitioning = _partitioning(graph)
-    if check_only:
-        print(f"{graph.flow_name}: OK ({len(graph.order)} steps)")
-        return 0
-    print(f"{graph.flow_name}" + (f": {graph.doc}" if graph.doc else ""))
-    if partitioning is not None:
-        print(f"  partitioned by --{partitioning.parameter.name}: {partitioning.partitions_def}")
-    for config in graph.configs:
-        print(f"  config {config.name} = {config.value!r}" + (f": {config.help}" if config.help else ""))
-    for param in graph.parameters:
-        default = (f"computed by {getattr(param.default_fn, '__name__', 'a function')} when the run "
-                   "starts" if param.default_fn is not None else repr(param.default))
-        print(f"  parameter --{param.name} ({param.type_name}, default {default})"
-              + (f": {param.help}" if param.help else ""))
-    print()
-    for node in graph:
-        arrow = ""
-        if node.foreach_var:
-            arrow = f" => foreach {node.foreach_var}: {node.out[0]}"
-        elif node.switch_cases:
-            arrow = f" => switch on {node.condition_var}: " + ", ".join(
-                f"{k} -> {v}" for k, v in node.switch_cases.items())
-            if node.is_loop:
-                arrow += " (a loop: its passes run inside one op)"
-        elif node.out:
-            arrow = " => " + ", ".join(node.out)
-        print(f"Step {node.name} ({node.kind}){arrow}")
-        if node.doc:
-            print("    " + node.doc.replace("\n", "\n    "))
-    return 0
-
-
-def _logs_pathspec(args: argparse.Namespace) -> str:
-    """FLOW/RUN/STEP[/TASK] from either form; with a flow file the flow name comes from it."""
-    if len(args.target) == 1 and not args.target[0].endswith(".py"):
-        return args.target[0]
-    if len(args.target) != 2 or not args.target[0].endswith(".py"):
-        raise FlowassetsError("logs takes FLOW/RUN_ID/STEP[/TASK_ID], or FLOW_FILE.py "
-                              "RUN_ID/STEP[/TASK_ID].")
-    from ..authoring.loader import load_flow_class
-
-    name = args.flow or load_flow_class(args.target[0]).__name__
-    return f"{name}/{args.target[1].strip('/')}"
-
-
-def _logs(pathspec: str, streams: str = "both") -> int:
-    """Print the tasks' output: ``streams`` is "stdout", "stderr" or "both" (Metaflow's
-    ``logs --stdout/--stderr/--both``). The text goes to stdout; with both, each stream's name
-    goes to stderr before it, as Metaflow's does, so a pipe gets only what the tasks wrote."""
-    from ..client import Flow
-
-    parts = pathspec.strip("/").split("/")
-    if len(parts) < 3:
-        raise FlowassetsError("logs takes FLOW/RUN_ID/STEP[/TASK_ID].")
-    run = Flow(parts[0])[parts[1]]
-    step = run[parts[2]]
-    tasks = [step[parts[3]]] if len(parts) > 3 else list(step)
-    names = ("stdout", "stderr") if streams == "both" else (streams,)
-    for task in tasks:
-        if len(tasks) > 1:
-            print(f"--- {task.pathspec}", flush=True)
-        for name in names:
-            text = getattr(task, name)  # Task.stdout or Task.stderr
-            if streams == "both":
-                if not text:
-                    continue
-                print(name, file=sys.stderr, flush=True)
-            print(text, end="" if text.endswith("\n") else "\n", flush=True)
-    return 0
 
 
 def run_flow_class_as_script(cls: type) -> None:
