@@ -3,14 +3,36 @@
     from flowassets import FlowSpec, step, Parameter, flow_to_job
 """
 
+import importlib as _importlib
+
 from .authoring import (
     USER_SKIP_STEP, Config, ConfigValue, FlowMutator, FlowSpec, IncludeFile, Inputs, JSONType,
     MutableFlow, MutableStep, Parameter, ParameterContext, StepMutator, UserStepDecorator, batch,
     card, catch, conda, config_expr, current, environment,
-    kubernetes, parallel, parallel_map, partitioned, project, pypi, resources, retry, schedule, secrets, step,
+    kubernetes, parallel, partitioned, project, pypi, resources, retry, schedule, secrets, step,
     timeout, trigger_on_finish, user_step_decorator,
 )
 from .errors import FlowassetsError
+
+
+# The package root wires the floors together, so that authoring never imports what lies above
+# it: `python my_flow.py run` starts the CLI, and `current.run` / `current.task` are client
+# objects. Importing anything under flowassets runs this file first, so both are always set.
+def _run_flow_file_as_script(cls: type) -> None:
+    from .cli.main import run_flow_class_as_script
+
+    run_flow_class_as_script(cls)
+
+
+def _open_pathspec(pathspec: str, store: object = None) -> object:
+    from .client.reopen import open_pathspec
+
+    return open_pathspec(pathspec, store)
+
+
+# By module path: the package attribute `flowassets.authoring.current` is the `current` object.
+_importlib.import_module("flowassets.authoring.flowspec").SCRIPT_ENTRY = _run_flow_file_as_script
+_importlib.import_module("flowassets.authoring.current").OPEN_PATHSPEC = _open_pathspec
 
 __all__ = [
     "Config", "ConfigValue", "ParameterContext", "config_expr",
@@ -33,6 +55,7 @@ _LAZY = {
     "dead_driver_sensor": ("flowassets.client.recovery", "dead_driver_sensor"),
     "Runner": ("flowassets.runner", "Runner"),
     "NBRunner": ("flowassets.runner", "NBRunner"),
+    "parallel_map": ("flowassets.runtime.parallel_map", "parallel_map"),
 }
 
 

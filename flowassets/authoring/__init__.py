@@ -8,14 +8,13 @@ from .decorators import (
 )
 from .flowspec import FlowSpec, Inputs, step
 from .mutators import FlowMutator, MutableFlow, MutableStep, StepMutator
-from .parallel_map import parallel_map
 from .parameters import IncludeFile, JSONType, Parameter
 from .user_decorators import USER_SKIP_STEP, UserStepDecorator, user_step_decorator
 
 __all__ = [
     "FlowSpec", "Inputs", "step", "Parameter", "IncludeFile", "JSONType", "current", "batch", "card", "catch",
     "conda", "environment", "kubernetes", "parallel", "partitioned", "project", "pypi", "resources", "retry",
-    "schedule", "secrets", "timeout", "trigger_on_finish", "parallel_map", "Config", "ConfigValue",
+    "schedule", "secrets", "timeout", "trigger_on_finish", "Config", "ConfigValue",
     "ParameterContext", "config_expr",
     "user_step_decorator", "UserStepDecorator", "USER_SKIP_STEP", "StepMutator", "FlowMutator",
     "MutableStep", "MutableFlow",

@@ -9,7 +9,7 @@ only when asked for, so importing ``current`` stays cheap.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,15 @@ class ParallelInfo:
     num_nodes: int
     node_index: int
     control_task_id: str
+
+
+def _no_client(pathspec: str, store: Any = None) -> Any:
+    raise RuntimeError("flowassets.client is not wired in (import flowassets first)")
+
+
+#: Opens a client object from its pathspec (``client.reopen.open_pathspec``); set by the package
+#: root (flowassets/__init__.py), which sits above the client, so this floor does not import it.
+OPEN_PATHSPEC: Callable[[str, Any], Any] = _no_client
 
 
 class Current:
@@ -57,9 +66,7 @@ class Current:
         finished are readable; it pickles as its pathspec, so it can be kept as an artifact."""
         if not self.is_running_flow:
             return None
-        from ..client.reopen import open_pathspec
-
-        return open_pathspec(f"{self.flow_name}/{self.run_id}", self._store)
+        return OPEN_PATHSPEC(f"{self.flow_name}/{self.run_id}", self._store)
 
     @property
     def task(self) -> Any:
@@ -67,9 +74,7 @@ class Current:
         parents now, its artifacts once it has finished."""
         if not self.is_running_flow:
             return None
-        from ..client.reopen import open_pathspec
-
-        return open_pathspec(self.pathspec, self._store)
+        return OPEN_PATHSPEC(self.pathspec, self._store)
 
     @property
     def is_production(self) -> bool:

@@ -45,6 +45,11 @@ class Transition:
     num_parallel: int | None = None
 
 
+#: Starts the CLI for ``python my_flow.py run ...``; set by the package root (flowassets/__init__.py),
+#: which sits above the CLI, so this floor does not import it.
+SCRIPT_ENTRY: Callable[[type], None] | None = None
+
+
 class FlowSpec:
     """Base class of a flow; subclass it and add ``@step`` methods, as in Metaflow."""
 
@@ -52,10 +57,8 @@ class FlowSpec:
 
     def __init__(self, use_cli: bool = True) -> None:
         # Metaflow flows end with `MyFlow()` under __main__; that starts the CLI there, and so here.
-        if use_cli and type(self).__module__ == "__main__":
-            from ..cli.main import run_flow_class_as_script
-
-            run_flow_class_as_script(type(self))
+        if use_cli and type(self).__module__ == "__main__" and SCRIPT_ENTRY is not None:
+            SCRIPT_ENTRY(type(self))
 
     # -- artifacts -------------------------------------------------------------------------
     def __getattr__(self, name: str) -> Any:

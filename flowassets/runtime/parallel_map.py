@@ -10,6 +10,7 @@ import sys
 from typing import Callable, Iterable, TypeVar
 
 from ..errors import FlowassetsError
+from .pool import run_forked
 
 A = TypeVar("A")
 R = TypeVar("R")
@@ -17,8 +18,6 @@ R = TypeVar("R")
 
 def parallel_map(func: Callable[[A], R], iterable: Iterable[A], max_parallel: int | None = None,
                  dir: str | None = None) -> list[R]:  # noqa: A002 - Metaflow's argument name
-    from ..runtime.pool import run_forked
-
     items = list(enumerate(iterable))
     workers = max_parallel or os.cpu_count() or 1
     results: dict[int, R] = {}
