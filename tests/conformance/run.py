@@ -56,6 +56,11 @@ NOT_PORTED = {
 #: The environment Metaflow's "python3-all-local" context sets (contexts.json).
 CONTEXT_ENV = {"METAFLOW_USER": "tester", "METAFLOW_RUN_BOOL_PARAM": "False",
                "METAFLOW_RUN_NO_DEFAULT_PARAM": "test_str"}
+#: Metaflow loads extension packages from this checkout only: flowassets' own
+#: (metaflow_extensions/flowassets) and the test suite's (vendor/metaflow_extensions/test_org,
+#: on PYTHONPATH as upstream's harness puts test/core there), not another installed copy of
+#: flowassets' (Metaflow refuses two packages defining the same extension module).
+SEARCH_DIRS = "METAFLOW_EXTENSIONS_SEARCH_DIRS"
 RUN_OPTIONS = ["--max-workers", "8", "--max-num-splits", "10000",
                "--tag", "\u523a\u8eab means sashimi", "--tag", "multiple tags should be ok"]
 
@@ -74,6 +79,7 @@ class Outcome:
 
 def pairs(only: set[str] | None = None) -> list[tuple[str, str, object]]:
     """Every valid (test, graph, formatter), as Metaflow's run_tests.py enumerates them."""
+    os.environ[SEARCH_DIRS] = str(ROOT)  # read when metaflow is first imported (below)
     sys.path.insert(0, str(VENDOR))
     sys.path.insert(0, str(VENDOR / "tests"))
     import importlib
@@ -101,6 +107,7 @@ def _env(where: Path) -> dict[str, str]:
     env.update({
         "DAGSTER_HOME": str(where / "dagster_home"),
         "FLOWASSETS_DATASTORE_SYSROOT_LOCAL": str(where / "store"),
+        SEARCH_DIRS: str(ROOT),
         "PYTHONPATH": os.pathsep.join([str(VENDOR), str(ROOT), env.get("PYTHONPATH", "")]),
         "PYTHONIOENCODING": "utf_8", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
     })
