@@ -34,15 +34,15 @@ NOT_PORTED = {
     **{name: "live card updates while the task runs (current.card.refresh re-drawing the card "
              "and get_cards inside the task): flowassets draws a card once, when the task ends"
        for name in ("card_component_refresh_test", "card_refresh_test")},
-    "card_import": "card types from the test suite's own metaflow_extensions package "
-                   "(extension packages are not loaded)",
-    "card_extension_test": "card types from the test suite's own metaflow_extensions package "
-                           "(extension packages are not loaded)",
+    "card_extension_test": "card types from upstream's test/extensions/packages, separate "
+                           "pip-installed extension distributions (not part of test/core)",
     "basic_unbounded_foreach": "Metaflow-internal unbounded-foreach test decorator",
     "nested_unbounded_foreach": "Metaflow-internal unbounded-foreach test decorator",
     "resume_ubf_basic_foreach": "Metaflow-internal unbounded-foreach test decorator",
     "resume_ubf_foreach_join": "Metaflow-internal unbounded-foreach test decorator",
-    "extensions": "Metaflow extension packages (metaflow_extensions) are not loaded",
+    "extensions": "the test extension's step decorator @test_step_decorator (a task_post_step "
+                  "hook, which only Metaflow's runtime calls; flowassets refuses unknown step "
+                  "decorators)",
     "custom_decorators": "the upstream file is empty; user step decorators and mutators are "
                          "compared with Metaflow in tests/metaflow_files/test_custom_decorators.py",
     "large_mflog": "Metaflow's mflog log format",
