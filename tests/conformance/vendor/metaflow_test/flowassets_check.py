@@ -29,7 +29,7 @@ NO_CARD = "Card not found in datastore"
 
 #: Tests whose check reads the run through Metaflow's own client (``get_run()``), by the
 #: flow class the formatter names after the test.
-METAFLOW_CLIENT_TESTS = frozenset({"TagMutationTestFlow"})
+METAFLOW_CLIENT_TESTS = frozenset({"TagMutationTestFlow", "BasicParallelTestFlow"})
 
 
 class FlowassetsCheck(MetaflowCheck):
