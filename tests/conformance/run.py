@@ -40,9 +40,6 @@ NOT_PORTED = {
     "nested_unbounded_foreach": "Metaflow-internal unbounded-foreach test decorator",
     "resume_ubf_basic_foreach": "Metaflow-internal unbounded-foreach test decorator",
     "resume_ubf_foreach_join": "Metaflow-internal unbounded-foreach test decorator",
-    "extensions": "the test extension's step decorator @test_step_decorator (a task_post_step "
-                  "hook, which only Metaflow's runtime calls; flowassets refuses unknown step "
-                  "decorators)",
     "custom_decorators": "the upstream file is empty; user step decorators and mutators are "
                          "compared with Metaflow in tests/metaflow_files/test_custom_decorators.py",
     "large_mflog": "Metaflow's mflog log format",
