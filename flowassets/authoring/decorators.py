@@ -101,6 +101,13 @@ class DecoratorSpec:
     args: Mapping[str, Any] = field(default_factory=dict)
     line: int | None = None
     inserted_by: str | None = None  # the mutator that added it (not written by hand)
+    #: A Metaflow flow decorator flowassets has no entry for, from a Metaflow extension
+    #: package: its class ("module.Class", imported again in each task), the options it adds
+    #: to Metaflow's CLI, and the Metaflow hooks its class overrides (build refuses the ones
+    #: flowassets cannot run).
+    extension: str | None = None
+    options: tuple[str, ...] = ()
+    overrides: tuple[str, ...] = ()
 
     def resolved(self) -> dict[str, Any]:
         """Defaults overlaid with what the user set (unknown arguments kept, for linting)."""
@@ -205,5 +212,40 @@ def _from_metaflow(deco: Any) -> DecoratorSpec:
     user_set = getattr(deco, "_user_defined_attributes", None)
     names = attributes if user_set is None else user_set
     inserted_by = getattr(deco, "inserted_by", None)  # Metaflow: the mutators that added it
+    extension = {}
+    if deco.name not in FLOW_DEFAULTS and deco.name not in STEP_DEFAULTS:
+        extension = _extension_flow_decorator(type(deco))
     return DecoratorSpec(deco.name, {k: attributes[k] for k in names if k in attributes},
-                         inserted_by=" <- ".join(map(str, inserted_by)) if inserted_by else None)
+                         inserted_by=" <- ".join(map(str, inserted_by)) if inserted_by else None,
+                         **extension)
+
+
+def _extension_flow_decorator(kind: type) -> dict[str, Any]:
+    """What build needs to judge a Metaflow ``FlowDecorator`` subclass flowassets does not
+    know (from an extension package): which of the base class's hooks it overrides, read from
+    the class itself (no metaflow import: its MRO names Metaflow's base)."""
+    mro = kind.__mro__
+    base = next((k for k in mro if k.__module__ == "metaflow.decorators"
+                 and k.__name__ == "FlowDecorator"), None)
+    if base is None or not kind.__module__.startswith("metaflow_extensions."):
+        return {}  # Metaflow's own flow decorators flowassets lacks stay refused by name
+    hooks = {n for k in mro[mro.index(base):] for n in vars(k) if not n.startswith("_")}
+    hooks -= {"name", "options", "defaults", "allow_multiple"}  # class settings, not hooks
+    own = {n for k in mro[:mro.index(base)] for n in vars(k)}
+    overrides = sorted((own & hooks) | (own & METAFLOW_STEP_HOOKS))
+    return {"extension": f"{kind.__module__}.{kind.__qualname__}",
+            "options": tuple(getattr(kind, "options", None) or {}), "overrides": tuple(overrides)}
+
+
+#: Hooks of Metaflow's step decorators: Metaflow's runtime calls them, flowassets cannot on a
+#: flow decorator from an extension package (listed so that one defining them is refused).
+METAFLOW_STEP_HOOKS = frozenset({
+    "step_init", "package_init", "add_to_package", "step_task_retry_count", "runtime_init",
+    "runtime_task_created", "runtime_finished", "runtime_step_cli", "task_pre_step",
+    "task_decorate", "task_post_step", "task_exception", "task_finished"})
+
+#: The hooks of such a flow decorator flowassets honours: ``init`` and ``flow_init`` run in
+#: each task before the step body (runtime.flow_extensions), with its ``options`` resolved as
+#: Metaflow's CLI resolves them; ``get_top_level_options`` only hands options to Metaflow's
+#: subprocesses, which flowassets' tasks read themselves.
+EXTENSION_HOOKS_HONOURED = frozenset({"init", "flow_init", "get_top_level_options"})

@@ -230,7 +230,23 @@ def _parameter_parser(graph: Any) -> argparse.ArgumentParser:
     for param in graph.parameters:
         parser.add_argument(f"--{param.name}", dest=param.attr_name, default=None,
                             help=param.help)
+    for spec in graph.flow_decorators:  # a Metaflow extension's flow decorator's options
+        for option in spec.options if spec.extension else ():
+            parser.add_argument(f"--{option}", dest=f"flow_option:{option}", default=None)
     return parser
+
+
+def _export_flow_options(cls: Any, graph: Any, values: argparse.Namespace) -> None:
+    """As Metaflow's launching process: an extension flow decorator's ``flow_init`` runs with
+    its ``--OPTION VALUE`` words, and the options it hands to tasks (``get_top_level_options``)
+    reach the run's task processes as Metaflow's variables for them (runtime.flow_extensions)."""
+    from ..runtime.flow_extensions import task_variables
+
+    words = [w for dest, value in vars(values).items()
+             if dest.startswith("flow_option:") and value is not None
+             for w in ("--" + dest.split(":", 1)[1], value)]
+    if any(spec.extension for spec in graph.flow_decorators):
+        os.environ.update(task_variables(cls, graph.flow_decorators, words))
 
 
 def _run(args: argparse.Namespace, extra: list[str]) -> int:
@@ -244,6 +260,7 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
         known = ", ".join(f"--{p.name}" for p in graph.parameters) or "none"
         raise FlowassetsError(f"flow {graph.flow_name}: unknown option(s) {unknown}; its "
                               f"parameters are: {known}.")
+    _export_flow_options(cls, graph, values)
     parameters: dict[str, Any] = {}
     for param in graph.parameters:
         raw = getattr(values, param.attr_name)

@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from ..authoring.decorators import FLOW_DEFAULTS, MULTIPLE_ALLOWED, STEP_DEFAULTS, DecoratorSpec
+from ..authoring.decorators import (EXTENSION_HOOKS_HONOURED, FLOW_DEFAULTS, MULTIPLE_ALLOWED,
+                                   STEP_DEFAULTS, DecoratorSpec)
 from ..errors import Problem
 from .batch import BATCH_CHECKS
 from .k8s_checks import (
@@ -179,6 +180,9 @@ def timeout_seconds(specs: Iterable[DecoratorSpec]) -> int | None:
 def check_flow_decorators(flow: str, specs: Iterable[DecoratorSpec], file: str | None) -> list[Problem]:
     problems: list[Problem] = []
     for spec in specs:
+        if spec.name not in FLOW_DEFAULTS and spec.extension:
+            problems.extend(_check_extension_flow_decorator(flow, spec, file))
+            continue
         if spec.name not in FLOW_DEFAULTS:
             problems.append(Problem("decorator-unknown", flow, "flowassets does not know the flow "
                                     f"decorator @{spec.name}{_added_by(spec)}.", None, file,
@@ -193,6 +197,20 @@ def check_flow_decorators(flow: str, specs: Iterable[DecoratorSpec], file: str |
         if spec.name == "schedule":
             problems.extend(_check_schedule(flow, spec, file))
     return problems
+
+
+def _check_extension_flow_decorator(flow: str, spec: DecoratorSpec, file: str | None) -> list[Problem]:
+    """A flow decorator from a Metaflow extension package runs when flowassets can call all it
+    overrides: ``init``/``flow_init`` with its ``options`` (runtime.flow_extensions). Another
+    hook needs Metaflow's own runtime, which never runs under flowassets."""
+    refused = [h for h in spec.overrides if h not in EXTENSION_HOOKS_HONOURED]
+    if not refused:
+        return []
+    return [Problem("decorator-unsupported", flow, f"the flow decorator @{spec.name} "
+                    f"({spec.extension}, a Metaflow extension){_added_by(spec)} overrides "
+                    f"{', '.join(refused)}, which only Metaflow's own runtime calls.", None, file,
+                    spec.line, "keep to init, flow_init and options (flowassets calls flow_init "
+                    "in every task before the step body), or run this flow with Metaflow.")]
 
 
 def _check_schedule(flow: str, spec: DecoratorSpec, file: str | None) -> list[Problem]:

@@ -26,7 +26,7 @@ from ..errors import FlowassetsError, ForeachError, StepFailure, TaskTimeout
 from ..graph import model
 from ..storage.artifacts import ArtifactStore
 from ..storage.manifest import ArtifactRef, ForeachFrame, TaskRecord
-from . import metaflow_adapter, secrets
+from . import flow_extensions, metaflow_adapter, secrets
 from .step_wrappers import StepCall, run_wrapped, wrappers_for_task
 from .state import TaskState, foreach_item
 from .task_ids import control_task_id
@@ -88,6 +88,7 @@ def run_task(spec: TaskSpec, ctx: RunContext) -> TaskRecord:
         metaflow_adapter.bind_current(flow, ctx.run_id, spec.step, spec.task_id, spec.attempt,
                                       ctx.origin_run_id, parallel, ctx.graph.flow_decorators,
                                       tags=ctx.tags)
+        flow_extensions.init_flow_decorators(flow, ctx.graph.flow_decorators)
     else:
         flow = object.__new__(ctx.flow_cls)
         flow.__dict__["_flowassets_state"] = state

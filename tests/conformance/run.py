@@ -34,15 +34,12 @@ NOT_PORTED = {
     **{name: "live card updates while the task runs (current.card.refresh re-drawing the card "
              "and get_cards inside the task): flowassets draws a card once, when the task ends"
        for name in ("card_component_refresh_test", "card_refresh_test")},
-    "card_import": "card types from the test suite's own metaflow_extensions package "
-                   "(extension packages are not loaded)",
-    "card_extension_test": "card types from the test suite's own metaflow_extensions package "
-                           "(extension packages are not loaded)",
+    "card_extension_test": "card types from upstream's test/extensions/packages, separate "
+                           "pip-installed extension distributions (not part of test/core)",
     "basic_unbounded_foreach": "Metaflow-internal unbounded-foreach test decorator",
     "nested_unbounded_foreach": "Metaflow-internal unbounded-foreach test decorator",
     "resume_ubf_basic_foreach": "Metaflow-internal unbounded-foreach test decorator",
     "resume_ubf_foreach_join": "Metaflow-internal unbounded-foreach test decorator",
-    "extensions": "Metaflow extension packages (metaflow_extensions) are not loaded",
     "custom_decorators": "the upstream file is empty; user step decorators and mutators are "
                          "compared with Metaflow in tests/metaflow_files/test_custom_decorators.py",
     "large_mflog": "Metaflow's mflog log format",
@@ -56,6 +53,11 @@ NOT_PORTED = {
 #: The environment Metaflow's "python3-all-local" context sets (contexts.json).
 CONTEXT_ENV = {"METAFLOW_USER": "tester", "METAFLOW_RUN_BOOL_PARAM": "False",
                "METAFLOW_RUN_NO_DEFAULT_PARAM": "test_str"}
+#: Metaflow loads extension packages from this checkout only: flowassets' own
+#: (metaflow_extensions/flowassets) and the test suite's (vendor/metaflow_extensions/test_org,
+#: on PYTHONPATH as upstream's harness puts test/core there), not another installed copy of
+#: flowassets' (Metaflow refuses two packages defining the same extension module).
+SEARCH_DIRS = "METAFLOW_EXTENSIONS_SEARCH_DIRS"
 RUN_OPTIONS = ["--max-workers", "8", "--max-num-splits", "10000",
                "--tag", "\u523a\u8eab means sashimi", "--tag", "multiple tags should be ok"]
 
@@ -74,6 +76,7 @@ class Outcome:
 
 def pairs(only: set[str] | None = None) -> list[tuple[str, str, object]]:
     """Every valid (test, graph, formatter), as Metaflow's run_tests.py enumerates them."""
+    os.environ[SEARCH_DIRS] = str(ROOT)  # read when metaflow is first imported (below)
     sys.path.insert(0, str(VENDOR))
     sys.path.insert(0, str(VENDOR / "tests"))
     import importlib
@@ -101,6 +104,7 @@ def _env(where: Path) -> dict[str, str]:
     env.update({
         "DAGSTER_HOME": str(where / "dagster_home"),
         "FLOWASSETS_DATASTORE_SYSROOT_LOCAL": str(where / "store"),
+        SEARCH_DIRS: str(ROOT),
         "PYTHONPATH": os.pathsep.join([str(VENDOR), str(ROOT), env.get("PYTHONPATH", "")]),
         "PYTHONIOENCODING": "utf_8", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
     })

@@ -29,6 +29,8 @@ def _env(tmp: Path, user: str = "tester", opt_in: bool = False) -> dict[str, str
         "METAFLOW_USER": user,
         "METAFLOW_CLIENT_CACHE_PATH": str(tmp / "metaflow_client_cache"),
         "METAFLOW_DATASTORE_SYSROOT_LOCAL": str(tmp / "metaflow_local"),
+        # Metaflow loads the extension from this checkout, not another installed flowassets
+        "METAFLOW_EXTENSIONS_SEARCH_DIRS": str(ROOT),
     })
     if opt_in:
         env["METAFLOW_DEFAULT_METADATA"] = "flowassets"
@@ -215,3 +217,29 @@ print(json.dumps(out))
     assert seen["start"] == [failed, f"{flow}/{failed}/start/1", "start ran\n", 7, None, None]
     assert seen["end"][0] == failed and seen["end"][1] is None and seen["end"][3] == 7
     assert seen["end"][4:] == ["pod-end-1", "10.1.2.3"]
+
+
+def test_control_tasks_of_a_parallel_step_is_node_zero(tmp_path):
+    """Metaflow's ``Step.control_tasks()`` finds the control task of a @parallel gang by the
+    task metadata Metaflow's @parallel writes (internal_task_type=control_task)."""
+    run_id = _flowassets_run(tmp_path, "parallel_gang.py")
+    script = r'''
+import json, sys
+from metaflow import Step
+step = Step("MFClientParallelFlow/%s/gang" % sys.argv[1])
+control = list(step.control_tasks())
+print(json.dumps({"tasks": sorted(t.id for t in step.tasks()),
+                  "control": [[t.id, t.data.node, t.data.control,
+                               t.metadata_dict.get("internal_task_type")] for t in control],
+                  "workers": sorted(t.metadata_dict.get("internal_task_type", "-")
+                                    for t in step if t.id not in [c.id for c in control])}))
+'''
+    proc = subprocess.run([sys.executable, "-c", script, run_id], cwd=tmp_path,
+                          env=_env(tmp_path, opt_in=True), capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert len(seen["tasks"]) == 3
+    [(task_id, node, control_id, kind)] = seen["control"]
+    assert (node, kind) == (0, "control_task") and task_id == control_id
+    assert seen["workers"] == ["-", "-"]  # the other nodes carry no task type, as in Metaflow

@@ -174,6 +174,8 @@ class Objects:
             fields.append(("origin-run-id", origin, record.started_at))
         if reused:
             fields.append(("origin-task-id", task.id, record.started_at))
+        if _is_control_task(record):  # read by Metaflow's Step.control_tasks()
+            fields.append(("internal_task_type", CONTROL_TASK_TYPE, record.started_at))
         for key, name in (("pod", "kubernetes-pod-name"), ("namespace", "kubernetes-pod-namespace"),
                           ("node_ip", "kubernetes-node-ip")):
             if record.pod and record.pod.get(key):
@@ -199,6 +201,18 @@ def _record(task: Any) -> Any:
         return task.record
     except ClientError:
         return None
+
+
+#: Metaflow's @parallel marks node 0 of a gang, its control task, with this task metadata
+#: (unbounded_foreach.CONTROL_TASK_TAG, written by parallel_decorator.task_pre_step).
+CONTROL_TASK_TYPE = "control_task"
+
+
+def _is_control_task(record: Any) -> bool:
+    """Node 0 of a ``self.next(..., num_parallel=N)`` gang: its last frame has no foreach
+    variable (a num_parallel split) and index 0."""
+    frames = record.foreach_stack
+    return bool(frames) and frames[-1].var is None and frames[-1].index == 0
 
 
 def _ran_in(task: Any) -> str | None:
