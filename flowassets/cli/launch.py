@@ -99,7 +99,7 @@ def translator_options_for(request: LaunchRequest, instance: Any) -> dict[str, A
     return options
 
 
-def launch(request: LaunchRequest, out: TextIO = sys.stdout,
+def launch(request: LaunchRequest, out: TextIO | None = None,
            on_event: Callable[[Any], None] | None = None) -> LaunchResult:
     from ..client.instance import get_instance
     from ..compute.drivers import driver_tags
@@ -147,9 +147,12 @@ def launch(request: LaunchRequest, out: TextIO = sys.stdout,
 
 
 def drive(recon: Any, run: Any, instance: Any, flow_name: str, steps_total: int, quiet: bool,
-          out: TextIO = sys.stdout, on_event: Callable[[Any], None] | None = None,
+          out: TextIO | None = None, on_event: Callable[[Any], None] | None = None,
           started: float | None = None) -> LaunchResult:
-    """Execute a created run in this process (``run`` and ``resume``), showing its progress."""
+    """Execute a created run in this process (``run`` and ``resume``), showing its progress.
+    ``out``: where the display goes, this process's stdout by default, looked up when called (a
+    command served by the warm worker has its own, set after this module was imported)."""
+    out = sys.stdout if out is None else out
     from dagster._core.execution.api import execute_run_iterator
 
     from .log_tailers import no_tail_mirror, terminal_streams

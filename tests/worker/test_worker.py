@@ -151,7 +151,8 @@ def test_ctrl_c_in_the_client_cancels_the_run_as_without_the_worker(tmp_path, wo
 def test_a_worker_of_a_changed_installation_is_replaced(tmp_path, worker_on):
     extra = tmp_path / "site"  # a sys.path folder: installing a package there changes it
     extra.mkdir()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(extra), os.environ["PYTHONPATH"]])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        filter(None, [str(extra), os.environ.get("PYTHONPATH")]))}  # CI sets no PYTHONPATH
     old = start_worker(tmp_path, env)
     (extra / "newly_installed.py").write_text("")
     flow = write_flow(tmp_path)
