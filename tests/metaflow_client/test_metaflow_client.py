@@ -40,7 +40,7 @@ def _env(tmp: Path, user: str = "tester", opt_in: bool = False) -> dict[str, str
 def _flowassets_run(tmp: Path, file: str, *args: str, user: str = "tester",
                     ok: bool = True, command: str = "run", extra_env: dict | None = None) -> str:
     """``flowassets run`` (or ``resume``) of a file under flows/; returns the run id."""
-    id_file = tmp / f"run-id-{file}-{len(list(tmp.glob('run-id-*')))}"
+    id_file = tmp / f"run-id-{Path(file).name}-{len(list(tmp.glob('run-id-*')))}"
     quiet = ["--quiet"] if command == "run" else []
     proc = subprocess.run(
         [sys.executable, "-m", "flowassets.cli.main", command, str(FLOWS / file), *quiet,
@@ -243,3 +243,24 @@ print(json.dumps({"tasks": sorted(t.id for t in step.tasks()),
     [(task_id, node, control_id, kind)] = seen["control"]
     assert (node, kind) == (0, "control_task") and task_id == control_id
     assert seen["workers"] == ["-", "-"]  # the other nodes carry no task type, as in Metaflow
+
+
+_LOOP_READER = r'''
+import json
+from metaflow import Flow
+run = Flow("LoopFlow").latest_successful_run
+print(json.dumps({step: sorted([t.id, t.data.count] for t in run[step]) for step in ("grow", "spin")}))
+'''
+
+
+def test_loop_passes_are_tasks_to_metaflow_too(tmp_path, monkeypatch):
+    """Each pass of a loop (a recursive switch) is a task Metaflow's client lists and reads,
+    with the id and artifacts flowassets' own client gives it."""
+    run_id = _flowassets_run(tmp_path, str(ROOT / "tests" / "metaflow_files" / "flows" / "loop.py"))
+    seen = _read(tmp_path, _LOOP_READER)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    monkeypatch.setenv("FLOWASSETS_DATASTORE_SYSROOT_LOCAL", str(tmp_path / "store"))
+    run = FlowassetsFlow("LoopFlow")[run_id]
+    ours = {step: sorted([t.id, t.data.count] for t in run[step]) for step in ("grow", "spin")}
+    assert seen == ours
+    assert [t.id for t in run["grow"]] == ["2.0", "2.1", "2.2", "2.3"]  # one task per pass
