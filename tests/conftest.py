@@ -27,6 +27,12 @@ def isolated_store(tmp_path, monkeypatch):
     yield tmp_path
 
 
+def pytest_configure(config):
+    # Also for module- and session-scoped fixtures, which run before the autouse fixture above:
+    # a `flowassets run` they start must not leave a warm worker in the user's worker directory.
+    os.environ["FLOWASSETS_NO_DAEMON"] = "1"
+
+
 def pytest_report_header(config):
     return ("flowassets CLI worker: off (FLOWASSETS_NO_DAEMON=1), on in tests/worker "
             "(each test prints which)")

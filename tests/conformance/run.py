@@ -100,6 +100,7 @@ def pairs(only: set[str] | None = None) -> list[tuple[str, str, object]]:
 
 def _env(where: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("METAFLOW_", "FLOWASSETS_"))}
+    env["FLOWASSETS_NO_DAEMON"] = "1"  # each pair a plain process, as upstream's harness runs it
     env.update(CONTEXT_ENV)
     env.update({
         "DAGSTER_HOME": str(where / "dagster_home"),

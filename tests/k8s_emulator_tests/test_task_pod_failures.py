@@ -169,7 +169,7 @@ def runs(k8s_emulator, s3_store_server, postgres_server, tmp_path_factory) -> It
                 k8s_emulator.add_fault(namespace, selector, fault, count)
         state = Runs(k8s_emulator, namespace, home, {**store_env, "DAGSTER_HOME": str(home)})
         base = {k: v for k, v in os.environ.items()
-                if not k.startswith("FLOWASSETS_") and k != "DAGSTER_HOME"}
+                if (not k.startswith("FLOWASSETS_") or k == "FLOWASSETS_NO_DAEMON") and k != "DAGSTER_HOME"}
         for name, scenario in SCENARIOS.items():
             state.start(name, scenario.flow, *scenario.args, env={**base, **state.env, **scenario.env})
         yield state

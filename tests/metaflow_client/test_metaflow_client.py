@@ -21,7 +21,8 @@ FLOWS = Path(__file__).resolve().parent / "flows"
 
 
 def _env(tmp: Path, user: str = "tester", opt_in: bool = False) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("METAFLOW_", "FLOWASSETS_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("METAFLOW_", "FLOWASSETS_"))
+           or k == "FLOWASSETS_NO_DAEMON"}  # no warm worker left behind by a test
     env.update({
         "PYTHONPATH": os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]),
         "DAGSTER_HOME": str(tmp / "dagster_home"),

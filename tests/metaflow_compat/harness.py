@@ -153,7 +153,8 @@ def _with_footer(source: str, name: str) -> str:
 
 
 def _metaflow_env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("METAFLOW_", "FLOWASSETS_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("METAFLOW_", "FLOWASSETS_"))
+           or k == "FLOWASSETS_NO_DAEMON"}  # no warm worker left behind by a test
     env.update({
         "METAFLOW_HOME": str(home / "mf_home"),
         "METAFLOW_DATASTORE_SYSROOT_LOCAL": str(home / "mf_store"),
@@ -166,7 +167,8 @@ def _metaflow_env(home: Path) -> dict[str, str]:
 
 
 def _flowassets_env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("METAFLOW_", "FLOWASSETS_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("METAFLOW_", "FLOWASSETS_"))
+           or k == "FLOWASSETS_NO_DAEMON"}  # no warm worker left behind by a test
     (home / "dagster_home").mkdir(parents=True, exist_ok=True)
     env.update({
         "DAGSTER_HOME": str(home / "dagster_home"),

@@ -66,7 +66,8 @@ class DagsterUI:
 
 
 def server_env(home: Path, store: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWASSETS_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWASSETS_")
+           or k == "FLOWASSETS_NO_DAEMON"}  # no warm worker left behind by a test
     env.update(DAGSTER_HOME=str(home), FLOWASSETS_DATASTORE_SYSROOT_LOCAL=str(store),
                PYTHONUNBUFFERED="1")
     return env
