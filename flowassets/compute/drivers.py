@@ -64,7 +64,7 @@ def driver_gone(driver: Driver, run_created_at: float) -> bool:
     if driver.boot and boot and driver.boot != boot:
         booted_at = _boot_time()
         return booted_at is not None and booted_at > run_created_at
-    if not _pid_exists(driver.pid):
+    if not pid_exists(driver.pid):
         return True
     fields = _stat_fields(driver.pid)
     if not fields:  # no /proc here: a process with that pid exists, nothing more to tell
@@ -89,7 +89,7 @@ def die_with_parent(parent: int, sig: int) -> None:
         os.kill(os.getpid(), sig)
 
 
-def _pid_exists(pid: int) -> bool:
+def pid_exists(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -6,20 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from tests.cli.test_cli import FLOWS, flowassets, read_back
 
 FLOW = FLOWS / "loop_flow.py"
-
-
-@pytest.fixture
-def marks(tmp_path, monkeypatch) -> Path:
-    folder = tmp_path / "marks"
-    folder.mkdir()
-    monkeypatch.setenv("MARKS", str(folder))
-    monkeypatch.setenv("FLOWASSETS_PROGRESS", "plain")
-    return folder
 
 
 def _runs_per_pass(marks: Path) -> dict[int, int]:

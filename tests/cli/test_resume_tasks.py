@@ -15,21 +15,10 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from tests.cli.test_cli import FLOWS, flowassets, read_back
 from tests.ui.webserver import run_webserver
 
 FLOW = FLOWS / "flaky_foreach_flow.py"
-
-
-@pytest.fixture
-def marks(tmp_path, monkeypatch) -> Path:
-    folder = tmp_path / "marks"
-    folder.mkdir()
-    monkeypatch.setenv("MARKS", str(folder))
-    monkeypatch.setenv("FLOWASSETS_PROGRESS", "plain")
-    return folder
 
 
 def _counts(marks: Path) -> dict[str, int]:

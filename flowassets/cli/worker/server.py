@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ...compute.drivers import pid_exists
 from . import place as places
 from .preload import preload
 from .wire import WireError, peer_uid, receive, send
@@ -74,21 +75,11 @@ def _wait_for_exit(pid: int) -> None:
     except ProcessLookupError:
         return
     except (AttributeError, OSError):
-        while _alive(pid):
+        while pid_exists(pid):
             time.sleep(0.1)
         return
     select.select([fd], [], [])
     os.close(fd)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @dataclass
