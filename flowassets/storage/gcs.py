@@ -1,7 +1,8 @@
 """Google Cloud Storage as a store: root ``gs://bucket/prefix``.
 
 Credentials come from Application Default Credentials; ``STORAGE_EMULATOR_HOST`` points the
-client at an emulator (fake-gcs-server in the tests). Large values use resumable uploads and
+client at an emulator (fake-gcs-server in the tests). Given dagster-gcp's ``GCSResource``
+(``resource_clients``), the store uses the client that resource builds (its project). Large values use resumable uploads and
 chunked downloads of ``FLOWASSETS_STORAGE_PART_MB`` each, so memory stays at one chunk. Every
 call carries google's own ``Retry`` (429, 5xx, connection resets), bounded in time; uploads are
 retried unconditionally because every key is written with the same bytes each time (blobs are
@@ -17,6 +18,7 @@ from typing import Any, BinaryIO, Iterator
 from ..errors import StorageError
 from . import select
 from .backend import Backend
+from .resource_clients import ResourceClient
 from .retry import ProcessLocal, RetryBounds, TransferSizes, failure, join, list_prefix, not_found, split_root
 
 _CLIENTS = ProcessLocal()
@@ -39,15 +41,22 @@ def _make_client() -> Any:
 
 
 class GCSBackend(Backend):
-    def __init__(self, root: str):
+    def __init__(self, root: str, client: ResourceClient | None = None):
+        self.resource_client = client
         self.bucket_name, self.prefix = split_root(root, "gs")
         if "@" in self.bucket_name:
             raise StorageError("a gs:// root names a bucket and a prefix only; use Application Default "
                                "Credentials (GOOGLE_APPLICATION_CREDENTIALS or workload identity).")
         self.url = f"gs://{self.bucket_name}/{self.prefix}".rstrip("/")
 
+    @property
+    def client(self) -> Any:
+        if self.resource_client is not None:  # the client GCSResource.get_client() builds
+            return _CLIENTS.get(self.resource_client, self.resource_client.build)
+        return _CLIENTS.get(_client_settings(), _make_client)
+
     def _blob(self, key: str, chunked: bool = False) -> Any:
-        client = _CLIENTS.get(_client_settings(), _make_client)
+        client = self.client
         chunk = TransferSizes.from_env().part_bytes if chunked else None
         return client.bucket(self.bucket_name).blob(join(self.prefix, key), chunk_size=chunk)
 
@@ -115,7 +124,7 @@ class GCSBackend(Backend):
     def list(self, prefix: str) -> Iterator[str]:
         start = list_prefix(self.prefix, prefix)
         cut = len(self.prefix) + 1 if self.prefix else 0
-        client = _CLIENTS.get(_client_settings(), _make_client)
+        client = self.client
         try:
             for blob in client.list_blobs(self.bucket_name, prefix=start, retry=self._retry(),
                                           timeout=self._timeout()):

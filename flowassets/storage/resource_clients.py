@@ -1,7 +1,8 @@
 """Store clients built by a Dagster resource, here and in other processes.
 
 A Dagster deployment already configures its object store through Dagster's own resources
-(dagster-aws's ``S3Resource``: endpoint, region, profile, credentials, often as ``EnvVar``).
+(dagster-aws's ``S3Resource``: endpoint, region, profile, credentials, often as ``EnvVar``;
+dagster-azure's ``AzureBlobStorageResource``; dagster-gcp's ``GCSResource``).
 A store given such a resource uses the client that resource builds (``get_client()``).
 
 Forked foreach tasks inherit the backend and build their own client after the fork. Task pods
@@ -47,6 +48,10 @@ def _blob_client(resource: Any) -> Any:
     return contextlib.ExitStack().enter_context(resource.get_client())
 
 
+def _gcs_client(resource: Any) -> Any:
+    return resource.get_client()
+
+
 def _blob_arguments(values: dict[str, Any]) -> dict[str, Any]:
     """The credential back as its Config class: dumped, it is ``{"credential_type": ...}``,
     which the resource's constructor does not take (Dagster wants a one-key union dict)."""
@@ -66,6 +71,9 @@ KINDS: tuple[ResourceKind, ...] = (
                  ("aws_access_key_id", "aws_secret_access_key", "aws_session_token"), _s3_client),
     ResourceKind("azure", "dagster_azure.blob.resources:AzureBlobStorageResource",
                  ("credential.key", "credential.token"), _blob_client, _blob_arguments),
+    # GCSResource holds only a project: credentials are Application Default Credentials in
+    # every process (a key file, workload identity), never part of the resource.
+    ResourceKind("gs", "dagster_gcp.gcs.resources:GCSResource", (), _gcs_client),
 )
 
 

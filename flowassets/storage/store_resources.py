@@ -72,4 +72,8 @@ def store_resource_for(resource: Any) -> Any:
         from .azure_resource import AzureBlobStoreResource
 
         return AzureBlobStoreResource(blob=resource)
+    if kind.datastore == "gs":
+        from .gcs_resource import GCSStoreResource
+
+        return GCSStoreResource(gcs=resource)
     raise StorageError(f"{type(resource).__name__} cannot be a flowassets store.")  # pragma: no cover

@@ -190,3 +190,51 @@ def test_a_store_resource_reaches_pods_whatever_the_environment_says():
     with pytest.raises(FlowassetsError, match="local"):  # run config still overrides the resource
         check_store({"resources": {"flowassets_store": {"config": {"datastore": "local"}}}}, job.name,
                     store_defaults(job))
+
+
+def test_a_job_built_with_a_gcs_resource_writes_through_it_and_another_process_reads_back(
+        gcs_store_server, monkeypatch, tmp_path):
+    """dagster-gcp's ``GCSResource`` (a project; credentials are Application Default
+    Credentials), against fake-gcs-server: the run's ops and forked tasks write through the
+    client the resource builds, the run records the resource's project, and a fresh process,
+    given only that location (what a task pod gets), builds the same client and reads back."""
+    from dagster_gcp.gcs import GCSResource
+
+    from flowassets.storage.gcs_resource import GCSStoreResource
+
+    for name in ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "FLOWASSETS_DATASTORE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_store_server.env["STORAGE_EMULATOR_HOST"])
+    bucket = create_bucket("gs", gcs_store_server)
+    monkeypatch.setenv(select.SYSROOT_ENV["gs"], bucket.root)
+    flow = load_flow(FLOWS / "store_flow.py", "StoreFlow")
+    defs = build_definitions([flow], flowassets_store=GCSResource(project="fa-deployment"))
+    dg.Definitions.validate_loadable(defs)
+    result = _run(defs, "StoreFlow")
+    assert result.success
+    run_prefix = f"{bucket.prefix}/StoreFlow/runs/{result.run_id}/"
+    assert {n[len(run_prefix):].split("/")[0] for n in bucket.object_names() if n.startswith(run_prefix)} == {
+        "start", "square", "join", "end"}
+    location = dg.DagsterInstance.get().get_run_by_id(result.run_id).tags[DATASTORE_TAG]
+    assert location.startswith(f"gs:{bucket.root}#")
+    recorded = json.loads(location.partition("#")[2])
+    assert recorded["resource"] == "dagster_gcp.gcs.resources:GCSResource"
+    assert recorded["values"] == {"project": "fa-deployment"}
+    assert Flow("StoreFlow")[result.run_id]["end"].task.data.total == 45
+
+    # A fresh process (what a task pod runs) rebuilds the client from the recorded location and
+    # writes with the resource's project; the environment does not name the store at all.
+    child = ("import sys; from flowassets.storage.select import open_location\n"
+             "b = open_location(sys.argv[1]); b.put_bytes('from-child', b'child')\n"
+             "sys.stdout.write(b.client.project)")
+    env = {k: v for k, v in os.environ.items() if k != select.SYSROOT_ENV["gs"]}
+    done = subprocess.run([sys.executable, "-c", child, location], env={**env, "PYTHONPATH": str(ROOT)},
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "fa-deployment"
+    assert bucket.read(f"{bucket.prefix}/from-child") == b"child"
+
+    # The store resource form, with its own root, is the same store.
+    store = GCSStoreResource(sysroot=bucket.root, gcs=GCSResource(project="fa-deployment"))
+    assert store.location() == location
+    assert store.backend().get_bytes("from-child") == b"child"
