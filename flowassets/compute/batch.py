@@ -19,86 +19,26 @@ queue          refused: AWS Batch job queues have no ECS counterpart
 ``@resources`` merges in as for ``@kubernetes`` (the larger value wins, Metaflow's rule). One run
 has one executor, so a flow cannot mix ``@batch`` with ``@kubernetes`` (or ``--with kubernetes``),
 and one ECS task per step cannot host a multi-node ``@parallel`` step; both are refused when the
-job is built. Fargate accepts only some cpu/memory pairs; the table is
-not checked here because the launch type (Fargate or EC2) belongs to the run launcher's config.
+job is built. Each value alone (ECS cpu/memory limits, the IAM role ARN, the refused image and
+queue) is checked earlier, by ``graph/decorator_checks/batch_values.py`` when the graph is built.
+Fargate accepts only some cpu/memory pairs; that table is not checked because the launch type
+(Fargate or EC2) belongs to the run launcher's config.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import DecoratorError, Problem
 from ..graph import model
-from .k8s_checks import Checker, number
+from ..graph.decorator_checks.batch_values import CPU_UNITS_PER_VCPU
+from ..graph.decorator_checks.values import number
 
 CPU_TAG = "ecs/cpu"
 MEMORY_TAG = "ecs/memory"
 TASK_OVERRIDES_TAG = "ecs/task_overrides"
 CONTAINER_OVERRIDES_TAG = "ecs/container_overrides"
-CPU_UNITS_PER_VCPU = 1024
-#: ECS task-level limits (any launch type): 0.125 .. 192 vCPU, memory up to 1 TiB per task.
-MIN_CPU_UNITS, MAX_CPU_UNITS = 128, 196_608
-MIN_MEMORY_MB, MAX_MEMORY_MB = 512, 1_048_576
-IAM_ROLE_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
-SUPPORTED = "cpu, memory, gpu, iam_role"
-
-
-def _cpu(name: str, value: Any) -> str | None:
-    found = number(value)
-    if found is None or found <= 0:
-        return f"must be a positive number of vCPUs, got {value!r}"
-    units = found * CPU_UNITS_PER_VCPU
-    if not units.is_integer():
-        return f"must be a whole number of ECS CPU units (1024 per vCPU), got {value!r} = {units} units"
-    if not MIN_CPU_UNITS <= units <= MAX_CPU_UNITS:
-        return (f"must be between {MIN_CPU_UNITS / CPU_UNITS_PER_VCPU} and "
-                f"{MAX_CPU_UNITS // CPU_UNITS_PER_VCPU} vCPUs on ECS, got {value!r}")
-    return None
-
-
-def _memory(name: str, value: Any) -> str | None:
-    found = number(value)
-    if found is None or not found.is_integer() or found <= 0:
-        return f"must be a whole number of MB, got {value!r}"
-    if not MIN_MEMORY_MB <= found <= MAX_MEMORY_MB:
-        return f"must be between {MIN_MEMORY_MB} and {MAX_MEMORY_MB} MB on ECS, got {value!r}"
-    return None
-
-
-def _gpu(name: str, value: Any) -> str | None:
-    found = number(value)
-    if found is None or not found.is_integer() or found < 0:
-        return f"must be a whole number of GPUs >= 0, got {value!r}"
-    return None
-
-
-def _iam_role(name: str, value: Any) -> str | None:
-    if not isinstance(value, str) or not IAM_ROLE_ARN.match(value):
-        return (f"must be an IAM role ARN (arn:aws:iam::123456789012:role/name), used as the ECS "
-                f"task's taskRoleArn, got {value!r}")
-    return None
-
-
-def _refused(reason: str) -> Checker:
-    def check(name: str, value: Any) -> str | None:
-        return f"is not supported on ECS ({reason}); @batch supports {SUPPORTED}"
-
-    return check
-
-
-BATCH_CHECKS: Mapping[str, Checker] = {
-    "cpu": _cpu,
-    "memory": _memory,
-    "gpu": _gpu,
-    "iam_role": _iam_role,
-    "image": _refused("an ECS task's image comes from its task definition, which dagster-aws's "
-                      "ecs_executor takes from the run's task; set the image on the EcsRunLauncher "
-                      "or the code location instead"),
-    "queue": _refused("AWS Batch job queues have no ECS counterpart: steps run on the run's ECS "
-                      "cluster, chosen by the EcsRunLauncher"),
-}
 
 
 def batch_steps(graph: model.FlowGraph) -> tuple[str, ...]:

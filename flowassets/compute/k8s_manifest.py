@@ -14,7 +14,7 @@ import json
 from typing import Any, Mapping
 
 from ..errors import DecoratorError, Problem
-from .k8s_checks import label_key_problem, label_value_problem
+from ..graph.decorator_checks.kubernetes_values import label_key_problem, label_value_problem
 
 #: The Kubernetes version whose schema the manifest is checked against (kubernetes-validate
 #: picks the newest schema it ships that is not newer than this).

@@ -21,8 +21,9 @@ from typing import Any, Mapping
 from ..authoring.decorators import KUBERNETES_DEFAULTS, STEP_DEFAULTS, DecoratorSpec
 from ..errors import DecoratorError, FlowassetsError, Problem
 from ..graph import model
-from .k8s_checks import KUBERNETES_CHECKS, SHM_PATH, parse_key_values
-from .spec import Resources, check_decorator_args, merged_resources, timeout_seconds
+from ..graph.decorator_checks.kubernetes_values import KUBERNETES_CHECKS, SHM_PATH, parse_key_values
+from ..graph.decorator_checks.steps_and_flow import check_decorator_args
+from .spec import Resources, merged_resources, timeout_seconds
 
 COMPUTE_TAG = "flowassets/compute"
 #: On a step whose tasks each get a pod of their own: its op runs beside the run worker.

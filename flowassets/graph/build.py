@@ -17,6 +17,7 @@ from ..errors import DecoratorError, FlowDefinitionError, GraphError, Problem
 from ..authoring.configs import bound_configs
 from ..authoring.flow_classes import flow_class_of, is_flow_class, is_metaflow_class  # noqa: F401 - re-exported
 from . import model
+from .decorator_checks.steps_and_flow import check_flow_decorators, check_step_decorators
 from .configs import config_values_key, own_configs, resolve_config_values, resolved_decorators
 from .parameter_specs import parameter_specs
 from .parse import ParsedFlow, ParsedStep, parse_flow
@@ -84,8 +85,6 @@ def _build(cls: type, parameter_holder: type | None = None,
         order = _topological(parsed, problems)
         if order:
             nodes = _analyse(parsed, order, problems, decos)
-    from ..compute.spec import check_flow_decorators, check_step_decorators
-
     for step in parsed.steps.values():
         problems.extend(check_step_decorators(parsed.name, step.name, decos[step.name],
                                               step.file, nodes.get(step.name)))

@@ -7,7 +7,8 @@ process (Metaflow's ``step`` command starts the same way). flowassets does the t
 the step body, each such decorator's options are resolved with Metaflow's own click from the
 same variables (``flowassets run --foobar`` sets ``METAFLOW_FLOW_FOOBAR`` for the run's
 processes) and its ``flow_init`` is called. Build refuses a decorator overriding any other hook
-(``compute.spec``). Reached only for a Metaflow flow, so metaflow is imported lazily.
+(``graph/decorator_checks/steps_and_flow.py``). Reached only for a Metaflow flow, so metaflow is
+imported lazily.
 """
 
 from __future__ import annotations

@@ -1,17 +1,21 @@
 """Value checks for @kubernetes arguments, one small function per rule Kubernetes enforces.
 
 A checker takes (parameter, value) and returns None or a sentence that quotes the value;
-``spec.check_step_decorators`` adds flow, step, file and line. The rules are the API server's
-own (DNS-1123 names, qualified label keys, 63-character label values, toleration operators),
-checked here because neither Dagster nor kubernetes-validate checks label values, and a pod
-refused by the API server fails only at launch.
+``steps_and_flow.check_decorator_args`` adds flow, step, file and line. The rules are the API
+server's own (DNS-1123 names, qualified label keys, 63-character label values, toleration
+operators), checked here because neither Dagster nor kubernetes-validate checks label values,
+and a pod refused by the API server fails only at launch. They sit at the graph level so
+``graph.build`` refuses a bad value when the job is built; ``compute/kubernetes.py`` (where each
+value becomes a pod field) and ``compute/k8s_manifest.py`` import them from here.
 """
 
 from __future__ import annotations
 
-import math
 import re
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Mapping
+
+from .values import (Checker, boolean, number, one_of_ignoring_case, positive_int,
+                     positive_number)
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 DNS1123_SUBDOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -33,55 +37,6 @@ SECURITY_CONTEXT_BOOLS = ("privileged", "allow_privilege_escalation", "run_as_no
 SECCOMP_TYPES = ("RuntimeDefault", "Localhost", "Unconfined")
 ANNOTATIONS_MAX_BYTES = 256 * 1024
 SHM_PATH = "/dev/shm"
-
-Checker = Callable[[str, Any], "str | None"]
-
-
-def number(value: Any) -> float | None:
-    """A finite number from an int, float or numeric string (Metaflow accepts "4" too)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        result = float(value)
-    elif isinstance(value, str):
-        try:
-            result = float(value.strip())
-        except ValueError:
-            return None
-    else:
-        return None
-    return result if math.isfinite(result) else None
-
-
-def positive_number(unit: str) -> Checker:
-    def check(name: str, value: Any) -> str | None:
-        found = number(value)
-        if found is None:
-            return f"must be a number{unit}, got {value!r}"
-        if found <= 0:
-            return f"must be greater than 0{unit}, got {value!r}"
-        return None
-    return check
-
-
-def positive_int(unit: str) -> Checker:
-    def check(name: str, value: Any) -> str | None:
-        found = number(value)
-        if found is None or not found.is_integer() or found <= 0:
-            return f"must be a whole number greater than 0{unit}, got {value!r}"
-        return None
-    return check
-
-
-def one_of_ignoring_case(choices: Iterable[str]) -> Checker:
-    """Metaflow compares qos and gpu_vendor case-insensitively; so do we."""
-    allowed = tuple(choices)
-
-    def check(name: str, value: Any) -> str | None:
-        if not isinstance(value, str) or value.lower() not in {c.lower() for c in allowed}:
-            return f"must be one of {', '.join(allowed)}, got {value!r}"
-        return None
-    return check
 
 
 def label_key_problem(key: Any) -> str | None:
@@ -250,12 +205,6 @@ def name_list(name: str, value: Any) -> str | None:
 def port_check(name: str, value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
         return f"must be a port number from 1 to 65535, got {value!r}"
-    return None
-
-
-def boolean(name: str, value: Any) -> str | None:
-    if not isinstance(value, bool):
-        return f"must be True or False, got {value!r}"
     return None
 
 
