@@ -101,7 +101,7 @@ class DecoratorSpec:
     args: Mapping[str, Any] = field(default_factory=dict)
     line: int | None = None
     inserted_by: str | None = None  # the mutator that added it (not written by hand)
-    #: A Metaflow flow decorator flowassets has no entry for, from a Metaflow extension
+    #: A Metaflow flow or step decorator flowassets has no entry for, from a Metaflow extension
     #: package: its class ("module.Class", imported again in each task), the options it adds
     #: to Metaflow's CLI, and the Metaflow hooks its class overrides (build refuses the ones
     #: flowassets cannot run).
@@ -214,21 +214,21 @@ def _from_metaflow(deco: Any) -> DecoratorSpec:
     inserted_by = getattr(deco, "inserted_by", None)  # Metaflow: the mutators that added it
     extension = {}
     if deco.name not in FLOW_DEFAULTS and deco.name not in STEP_DEFAULTS:
-        extension = _extension_flow_decorator(type(deco))
+        extension = _extension_decorator(type(deco))
     return DecoratorSpec(deco.name, {k: attributes[k] for k in names if k in attributes},
                          inserted_by=" <- ".join(map(str, inserted_by)) if inserted_by else None,
                          **extension)
 
 
-def _extension_flow_decorator(kind: type) -> dict[str, Any]:
-    """What build needs to judge a Metaflow ``FlowDecorator`` subclass flowassets does not
-    know (from an extension package): which of the base class's hooks it overrides, read from
-    the class itself (no metaflow import: its MRO names Metaflow's base)."""
+def _extension_decorator(kind: type) -> dict[str, Any]:
+    """What build needs to judge a Metaflow ``FlowDecorator`` or ``StepDecorator`` subclass
+    flowassets does not know (from an extension package): which of the base class's hooks it
+    overrides, read from the class itself (no metaflow import: its MRO names Metaflow's base)."""
     mro = kind.__mro__
     base = next((k for k in mro if k.__module__ == "metaflow.decorators"
-                 and k.__name__ == "FlowDecorator"), None)
+                 and k.__name__ in ("FlowDecorator", "StepDecorator")), None)
     if base is None or not kind.__module__.startswith("metaflow_extensions."):
-        return {}  # Metaflow's own flow decorators flowassets lacks stay refused by name
+        return {}  # Metaflow's own decorators flowassets lacks stay refused by name
     hooks = {n for k in mro[mro.index(base):] for n in vars(k) if not n.startswith("_")}
     hooks -= {"name", "options", "defaults", "allow_multiple"}  # class settings, not hooks
     own = {n for k in mro[:mro.index(base)] for n in vars(k)}
@@ -237,8 +237,8 @@ def _extension_flow_decorator(kind: type) -> dict[str, Any]:
             "options": tuple(getattr(kind, "options", None) or {}), "overrides": tuple(overrides)}
 
 
-#: Hooks of Metaflow's step decorators: Metaflow's runtime calls them, flowassets cannot on a
-#: flow decorator from an extension package (listed so that one defining them is refused).
+#: Hooks of Metaflow's step decorators (listed so that a flow decorator from an extension
+#: package defining them is refused: flowassets calls them on step decorators only).
 METAFLOW_STEP_HOOKS = frozenset({
     "step_init", "package_init", "add_to_package", "step_task_retry_count", "runtime_init",
     "runtime_task_created", "runtime_finished", "runtime_step_cli", "task_pre_step",
@@ -249,3 +249,13 @@ METAFLOW_STEP_HOOKS = frozenset({
 #: Metaflow's CLI resolves them; ``get_top_level_options`` only hands options to Metaflow's
 #: subprocesses, which flowassets' tasks read themselves.
 EXTENSION_HOOKS_HONOURED = frozenset({"init", "flow_init", "get_top_level_options"})
+
+#: The hooks of a step decorator from an extension package flowassets honours: each task calls
+#: ``init``, ``step_init``, ``task_pre_step``, ``task_decorate``, ``task_post_step``,
+#: ``task_exception`` and ``task_finished`` in Metaflow's order (runtime.step_extensions).
+#: The ``runtime_*`` hooks run in Metaflow's launching runtime, ``package_init`` /
+#: ``add_to_package`` in its code packager, ``step_task_retry_count`` changes its retry
+#: counting, and the ``*_ctx`` variants read Metaflow's ``system_ctx``: none exist here.
+STEP_EXTENSION_HOOKS_HONOURED = frozenset({
+    "init", "step_init", "task_pre_step", "task_decorate", "task_post_step", "task_exception",
+    "task_finished"})

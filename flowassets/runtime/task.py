@@ -26,7 +26,7 @@ from ..errors import FlowassetsError, ForeachError, StepFailure, TaskTimeout
 from ..graph import model
 from ..storage.artifacts import ArtifactStore
 from ..storage.manifest import ArtifactRef, ForeachFrame, TaskRecord
-from . import flow_extensions, metaflow_adapter, secrets
+from . import flow_extensions, metaflow_adapter, secrets, step_extensions
 from .step_wrappers import StepCall, run_wrapped, wrappers_for_task
 from .state import TaskState, foreach_item
 from .task_ids import control_task_id
@@ -191,11 +191,26 @@ def _call_step(spec: TaskSpec, ctx: RunContext, node: model.StepNode, flow: Any,
         state.transition = None
 
     wrappers = step_wrappers(getattr(body, "__func__", body))
-    if not wrappers:
-        call_body()
+
+    def call_wrapped() -> None:
+        if not wrappers:
+            call_body()
+            return
+        call = StepCall(spec.step, flow, call_body, inputs, clear_transition)
+        run_wrapped(call, node, wrappers_for_task(wrappers))
+
+    extensions = (step_extensions.extension_decorators(flow, spec.step, node.decorators)
+                  if is_metaflow else [])
+    if not extensions:
+        call_wrapped()
         return
-    call = StepCall(spec.step, flow, call_body, inputs, clear_transition)
-    run_wrapped(call, node, wrappers_for_task(wrappers))
+    retry = node.decorator("retry")
+    max_retries = int(float(retry.resolved()["times"])) if retry else 0
+    # Metaflow hands task_pre_step its parent tasks' datastores (start: the parameters task);
+    # here the parents as flow objects reading their artifacts (start: the flow itself).
+    parents = [_input_flow(ctx, rec, param_names) for rec in spec.inputs] or [flow]
+    step_extensions.run_with_hooks(extensions, flow, spec.step, ctx.run_id, spec.task_id,
+                                   spec.attempt, max_retries, parents, inputs, call_wrapped)
 
 
 def pod_placement() -> dict[str, str] | None:

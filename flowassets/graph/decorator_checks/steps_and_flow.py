@@ -15,6 +15,7 @@ import re
 from typing import Any, Iterable, Mapping
 
 from ...authoring.decorators import (EXTENSION_HOOKS_HONOURED, FLOW_DEFAULTS, MULTIPLE_ALLOWED,
+                                    STEP_EXTENSION_HOOKS_HONOURED,
                                     STEP_DEFAULTS, DecoratorSpec)
 from ...errors import Problem
 from .batch_values import BATCH_CHECKS
@@ -87,13 +88,16 @@ def check_step_decorators(flow: str, step: str, specs: Iterable[DecoratorSpec], 
     seen: set[str] = set()
     specs = tuple(specs)
     for spec in specs:
-        if spec.name in seen and spec.name not in MULTIPLE_ALLOWED:
+        if spec.name in seen and spec.name not in MULTIPLE_ALLOWED and not spec.extension:
             problems.append(Problem("decorator-duplicate", flow, f"@{spec.name} is applied twice.",
                                     step, file, spec.line, "keep one."))
         seen.add(spec.name)
         if spec.name in UNSUPPORTED:
             problems.append(Problem("decorator-unsupported", flow,
                                     UNSUPPORTED[spec.name] + _added_by(spec), step, file, spec.line))
+            continue
+        if spec.extension and spec.name not in STEP_DEFAULTS:
+            problems.extend(_check_extension_step_decorator(flow, step, spec, file))
             continue
         if spec.name not in STEP_DEFAULTS:
             problems.append(Problem(
@@ -189,6 +193,21 @@ def _check_extension_flow_decorator(flow: str, spec: DecoratorSpec, file: str | 
                     f"{', '.join(refused)}, which only Metaflow's own runtime calls.", None, file,
                     spec.line, "keep to init, flow_init and options (flowassets calls flow_init "
                     "in every task before the step body), or run this flow with Metaflow.")]
+
+
+def _check_extension_step_decorator(flow: str, step: str, spec: DecoratorSpec,
+                                    file: str | None) -> list[Problem]:
+    """A step decorator from a Metaflow extension package runs when flowassets can call all it
+    overrides: the task hooks, in each task (runtime.step_extensions). The others belong to
+    Metaflow's launching runtime, packager or ``system_ctx``, which never run here."""
+    refused = [h for h in spec.overrides if h not in STEP_EXTENSION_HOOKS_HONOURED]
+    if not refused:
+        return []
+    return [Problem("decorator-unsupported", flow, f"the step decorator @{spec.name} "
+                    f"({spec.extension}, a Metaflow extension){_added_by(spec)} overrides "
+                    f"{', '.join(refused)}, which only Metaflow's own runtime calls.", step, file,
+                    spec.line, f"keep to {', '.join(sorted(STEP_EXTENSION_HOOKS_HONOURED))} "
+                    "(flowassets calls them in every task), or run this flow with Metaflow.")]
 
 
 def _check_schedule(flow: str, spec: DecoratorSpec, file: str | None) -> list[Problem]:
