@@ -78,7 +78,7 @@ def test_catch_on_a_foreach_split_is_refused_from_with_too():
         def end(self):
             pass
 
-    with pytest.raises(DecoratorError, match="decorator-catch-on-foreach.*step 'start'"):
+    with pytest.raises(DecoratorError, match=r"decorator-catch-on-foreach.*step 'start'.*--with catch"):
         build_graph(Fanout, with_decorators=["catch"])
 
 

@@ -101,7 +101,8 @@ def check_step_decorators(flow: str, step: str, specs: Iterable[DecoratorSpec], 
     if node is not None and node.kind == "foreach" and "catch" in seen:
         spec = next(s for s in specs if s.name == "catch")
         problems.append(Problem("decorator-catch-on-foreach", flow,
-                                "@catch is not supported on a foreach split step (as in Metaflow).",
+                                "@catch is not supported on a foreach split step (as in "
+                                f"Metaflow){_added_by(spec)}.",
                                 step, file, spec.line, "move the risky work to a step inside the foreach."))
     return problems
 
