@@ -47,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
                              else "validate the flow without running it")
         cmd.add_argument("flow_file")
         cmd.add_argument("--flow")
+        cmd.add_argument("--with", dest="with_", action="append", default=[],
+                         metavar="DECORATOR[:k=v,...]", help=_WITH_HELP + " (checked with the flow)")
         _config_options(cmd)
     res = sub.add_parser("resume", help="re-run a failed run from the failed step (or STEP), "
                          "reusing the artifacts of the steps before it")

@@ -168,3 +168,10 @@ def test_translator_setting_with_decorators(monkeypatch):
 
     with pytest.raises(FlowassetsError, match=r"step 'start'.*@timeout\(hours='x'\).*--with timeout:hours=x"):
         flow_to_job(cls, FlowTranslator(FlowTranslatorSettings(with_decorators=["timeout:hours=x"])))
+
+
+def test_check_takes_with(tmp_path):
+    assert flowassets("check", str(FLAKY), "--with", RETRY_NOW, cwd=tmp_path).returncode == 0
+    bad = flowassets("check", str(FLAKY), "--with", "resources:memory=lots", cwd=tmp_path)
+    assert bad.returncode == 1
+    assert "@resources(memory='lots')" in bad.stderr and "--with resources:memory=lots" in bad.stderr
