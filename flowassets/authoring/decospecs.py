@@ -21,7 +21,8 @@ import re
 from typing import Any, Iterable
 
 from ..errors import DecoratorSpecError
-from .decorators import FLOW_DEFAULTS, STEP_DEFAULTS, UNSUPPORTED_STEP_DECORATORS, DecoratorSpec
+from .decorators import (FLOW_DEFAULTS, MULTIPLE_ALLOWED, STEP_DEFAULTS, UNSUPPORTED_STEP_DECORATORS,
+                         DecoratorSpec)
 
 #: Metaflow's split: a comma followed by ``name=`` starts the next argument.
 _ARGUMENT_START = re.compile(r""",(?=[\s\w]+=)""")
@@ -63,6 +64,26 @@ def parse_decospecs(given: Iterable[str | DecoratorSpec] | str | None,
         given = (given,)
     return tuple(item if isinstance(item, DecoratorSpec) else parse_decospec(item, flow)
                  for item in given)
+
+
+def attach_to_step(specs: tuple[DecoratorSpec, ...],
+                   added: tuple[DecoratorSpec, ...]) -> tuple[DecoratorSpec, ...]:
+    """A step's decorators with the ``--with`` ones it lacks appended, as Metaflow 2.19's
+    ``_attach_decorators_to_step``: a step that has the decorator keeps its own (the ``--with``
+    one is dropped), unless the decorator may be applied several times (@card)."""
+    out = list(specs)
+    for spec in added:
+        if spec.name in MULTIPLE_ALLOWED or all(s.name != spec.name for s in out):
+            out.append(spec)
+    return tuple(out)
+
+
+def decospecs_key(added: tuple[DecoratorSpec, ...]) -> str:
+    """Text that tells apart graphs built with different ``--with`` decorators (a cache key)."""
+    if not added:
+        return ""
+    return " --with " + json.dumps([(s.name, dict(s.args)) for s in added], sort_keys=True,
+                                   default=repr)
 
 
 def decospec_text(spec: DecoratorSpec) -> str:

@@ -11,8 +11,8 @@ import weakref
 from collections import deque
 from typing import Any, Iterable, Mapping, Union
 
-from ..authoring.decorators import MULTIPLE_ALLOWED, DecoratorSpec, flow_decorators, step_decorators
-from ..authoring.decospecs import parse_decospecs
+from ..authoring.decorators import DecoratorSpec, flow_decorators, step_decorators
+from ..authoring.decospecs import attach_to_step, decospecs_key, parse_decospecs
 from ..authoring.flowspec import RESERVED_NAMES
 from ..errors import DecoratorError, FlowDefinitionError, GraphError, Problem
 from ..authoring.configs import bound_configs
@@ -51,7 +51,7 @@ def build_flow(cls: type, configs: Mapping[str, Any] | None = None,
     before the decorator checks, so an added one is checked like one written in the file."""
     added = parse_decospecs(with_decorators, getattr(cls, "__name__", None))
     per_values = _CACHE.setdefault(cls, {})
-    added_key = _with_key(added)
+    added_key = decospecs_key(added)
     key = ("defaults" if configs is None else config_values_key(configs)) + added_key
     if key in per_values:
         return per_values[key]
@@ -68,27 +68,6 @@ def build_flow(cls: type, configs: Mapping[str, Any] | None = None,
     return result
 
 
-def _with_key(added: tuple[DecoratorSpec, ...]) -> str:
-    if not added:
-        return ""
-    import json
-
-    return " --with " + json.dumps([(s.name, dict(s.args)) for s in added], sort_keys=True,
-                                   default=repr)
-
-
-def with_added(specs: tuple[DecoratorSpec, ...],
-               added: tuple[DecoratorSpec, ...]) -> tuple[DecoratorSpec, ...]:
-    """A step's decorators with the ``--with`` ones it lacks appended, as Metaflow 2.19's
-    ``_attach_decorators_to_step``: a step that has the decorator keeps its own (the ``--with``
-    one is dropped), unless the decorator may be applied several times (@card)."""
-    out = list(specs)
-    for spec in added:
-        if spec.name in MULTIPLE_ALLOWED or all(s.name != spec.name for s in out):
-            out.append(spec)
-    return tuple(out)
-
-
 def _build(cls: type, parameter_holder: type | None = None,
            extra: dict[str, Any] | None = None, config_values: Mapping[str, Any] | None = None,
            configs: tuple[model.ConfigSpec, ...] | None = None,
@@ -96,7 +75,7 @@ def _build(cls: type, parameter_holder: type | None = None,
     """``parameter_holder``: a class whose attributes are the flow's Parameters as ours (the
     Metaflow front end converts Metaflow's); ``extra`` is kept on the graph; ``config_values``
     resolve flowassets' own Configs (``configs``: the Metaflow front end's, already applied);
-    ``with_decorators``: parsed ``--with`` specs added to every step (``with_added``)."""
+    ``with_decorators``: parsed ``--with`` specs added to every step (``attach_to_step``)."""
     parsed = parse_flow(cls)
     problems = list(parsed.problems)
     for step in parsed.steps.values():
@@ -108,7 +87,7 @@ def _build(cls: type, parameter_holder: type | None = None,
     decos = {name: resolved_decorators(step_decorators(step.func), bound, parsed.name, name,
                                        step.file, problems)
              for name, step in parsed.steps.items()}
-    decos = {name: with_added(specs, with_decorators) for name, specs in decos.items()}
+    decos = {name: attach_to_step(specs, with_decorators) for name, specs in decos.items()}
     flow_decos = resolved_decorators(flow_decorators(cls), bound, parsed.name, None, parsed.file,
                                      problems)
     params, param_problems = parameter_specs(parameter_holder or cls, parsed, bound)
