@@ -64,7 +64,6 @@ class FlowTranslatorSettings:
     #: The flow Parameter each partition's key becomes (else ``@partitioned(parameter=...)``).
     partition_parameter: str | None = None
 
-
     def __post_init__(self) -> None:
         given = self.with_decorators
         object.__setattr__(self, "with_decorators",
