@@ -70,6 +70,7 @@ def test_with_retry_makes_a_flaky_flow_succeed_and_with_card_cards_every_step(tm
     assert sorted(t["attempt"].data for t in run["work"]) == [1, 1, 1]
     assert run["join"].task["squares"].data == [1, 4, 9]
     assert run["keep"].task["keep_attempt"].data == 0  # its own @retry(times=0), never retried
+    assert run["end"].task["env_seen"].data is None  # no --with environment here
     listed = flowassets("card", "list", f"FlakyFirstAttemptFlow/{run.id}/work", "--as-json",
                         cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr

@@ -139,6 +139,7 @@ def test_component_with_decorators_adds_them_to_every_step(isolated_store, monke
     assert result.success
     run = Flow("FlakyFirstAttemptFlow")[result.run_id]
     assert run["start"].task["start_attempt"].data == 1 and run["join"].task["squares"].data == [1, 4, 9]
+    assert run["end"].task["env_seen"].data == "on"
     from flowassets.errors import DecoratorError
 
     with create_defs_folder_sandbox() as sandbox:

@@ -42,6 +42,7 @@ class FlakyFirstAttemptFlow(FlowSpec):
     @step
     def end(self):
         self.done = True
+        self.env_seen = os.environ.get("FLAKY_ENV")  # set by --with environment:vars=...
 
 
 if __name__ == "__main__":
