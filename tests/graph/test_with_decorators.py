@@ -94,3 +94,11 @@ def test_a_metaflow_class_gets_them_too(tmp_path):
     graph = build_graph(load_flow_class(str(path), "MfWith"), with_decorators=["retry:times=4"])
     assert [dict(s.args) for s in graph["start"].decorators if s.name == "retry"] == [{"times": 1}]
     assert [dict(s.args) for s in graph["end"].decorators if s.name == "retry"] == [{"times": 4}]
+
+
+def test_the_first_of_two_with_options_for_one_decorator_wins():
+    """As Metaflow attaches them one after the other: the second finds the step has one."""
+    graph = build_graph(OwnDecorators, with_decorators=["timeout:seconds=5", "timeout:seconds=9",
+                                                        "card:id=a", "card:id=b"])
+    assert [(s.name, dict(s.args)) for s in graph["end"].decorators] == [
+        ("timeout", {"seconds": 5}), ("card", {"id": "a"}), ("card", {"id": "b"})]
