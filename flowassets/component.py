@@ -104,7 +104,10 @@ class FlowComponent(dg.Component, dg.Resolvable):
         path: the flow file, relative to the project root or to this component's folder.
         flow: the FlowSpec class to load when the file defines several (default: all of them).
         job_name_prefix: put before each job name (FlowTranslatorSettings.job_name_prefix).
-        with_kubernetes: @kubernetes arguments applied to every step (``{}`` for the defaults).
+        with_decorators: step decorators added to every step that lacks them, as Metaflow's
+            ``--with``: ``["retry", "catch:var=err", "kubernetes:cpu=2,memory=8000"]``.
+        with_kubernetes: @kubernetes arguments applied to every step (``{}`` for the defaults);
+            the same as ``with_decorators: ["kubernetes:..."]``, kept for existing YAML.
         artifacts: also expose these artifacts as assets (``flow_to_assets``); the flow's job is
             then the asset job that materializes them. ``["*"]`` for every artifact.
         asset_key_prefix: asset key prefix for those assets (default: the flow's name).
@@ -121,6 +124,7 @@ class FlowComponent(dg.Component, dg.Resolvable):
     path: str
     flow: Optional[str] = None
     job_name_prefix: str = ""
+    with_decorators: Optional[list[str]] = None
     with_kubernetes: Optional[dict[str, Any]] = None
     artifacts: Optional[list[str]] = None
     asset_key_prefix: Optional[list[str]] = None
@@ -147,6 +151,7 @@ class FlowComponent(dg.Component, dg.Resolvable):
         from .translate.translator import FlowTranslator, FlowTranslatorSettings
 
         return FlowTranslator(FlowTranslatorSettings(job_name_prefix=self.job_name_prefix,
+                                                     with_decorators=self.with_decorators or (),
                                                      with_kubernetes=self.with_kubernetes,
                                                      configs=self.configs,
                                                      partitions_def=self.partitions))

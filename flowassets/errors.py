@@ -60,6 +60,10 @@ class DecoratorError(FlowDefinitionError):
     """A decorator has an unknown argument or a value that cannot be honoured."""
 
 
+class DecoratorSpecError(FlowassetsError):
+    """A ``--with DECORATOR[:k=v,...]`` names no step decorator flowassets has, or is malformed."""
+
+
 class ParameterError(FlowassetsError):
     """A run was given a Parameter value that does not fit the Parameter's type."""
 

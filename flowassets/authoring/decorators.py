@@ -70,6 +70,15 @@ STEP_DEFAULTS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
     }
 )
 
+#: Step decorators flowassets knows and refuses when the job is built (graph.decorator_checks),
+#: with what to do instead.
+UNSUPPORTED_STEP_DECORATORS: Mapping[str, str] = MappingProxyType({
+    "pypi": "@pypi is not supported: flowassets does not build per-step environments. Install "
+            "the packages in the image (@kubernetes(image=...)) or the local environment.",
+    "conda": "@conda is not supported: flowassets does not build per-step environments. Install "
+             "the packages in the image (@kubernetes(image=...)) or the local environment.",
+})
+
 #: Step decorators a step may carry more than once (Metaflow's ``allow_multiple``).
 MULTIPLE_ALLOWED = frozenset({"card"})
 
@@ -108,6 +117,8 @@ class DecoratorSpec:
     extension: str | None = None
     options: tuple[str, ...] = ()
     overrides: tuple[str, ...] = ()
+    #: the ``--with`` text that added it to every step (``authoring.decospecs``)
+    added_with: str | None = None
 
     def resolved(self) -> dict[str, Any]:
         """Defaults overlaid with what the user set (unknown arguments kept, for linting)."""

@@ -89,7 +89,7 @@ def translator_options_for(request: LaunchRequest, instance: Any) -> dict[str, A
     options = dict(request.translator_options)
     if not request.kubernetes_steps or "executor" in options or has_k8s_run_launcher(instance):
         return options
-    if "with_kubernetes" in options:
+    if asks_for_kubernetes(options):
         raise FlowassetsError(
             f"flow {request.flow_name}: --with kubernetes needs a cluster, but the Dagster instance "
             f"at {instance.root_directory} has no K8sRunLauncher. Configure run_launcher (module "
@@ -97,6 +97,12 @@ def translator_options_for(request: LaunchRequest, instance: Any) -> dict[str, A
             "load_incluster_config, dagster_home) in its dagster.yaml; see the README's Kubernetes "
             "section.")
     return options
+
+
+def asks_for_kubernetes(options: dict[str, Any]) -> bool:
+    """Whether the translator options send every step to Kubernetes (``--with kubernetes``)."""
+    names = {str(text).partition(":")[0].strip() for text in options.get("with_decorators", ())}
+    return "kubernetes" in names or options.get("with_kubernetes") is not None
 
 
 def launch(request: LaunchRequest, out: TextIO | None = None,

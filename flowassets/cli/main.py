@@ -31,8 +31,7 @@ def _parser() -> argparse.ArgumentParser:
                      "passes than this (default 1000)")
     run.add_argument("--datastore", choices=["local", "s3", "gs", "azure"], default=None)
     run.add_argument("--with", dest="with_", action="append", default=[],
-                     metavar="DECORATOR[:k=v,...]", help="apply a decorator to every step, "
-                     "e.g. --with kubernetes:cpu=2,memory=8000")
+                     metavar="DECORATOR[:k=v,...]", help=_WITH_HELP)
     run.add_argument("--tag", action="append", default=[], help="tag the run (repeatable)")
     run.add_argument("--run-id-file", help="write the run id to this file")
     run.add_argument("--quiet", action="store_true", help="print only the summary")
@@ -48,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
                              else "validate the flow without running it")
         cmd.add_argument("flow_file")
         cmd.add_argument("--flow")
+        cmd.add_argument("--with", dest="with_", action="append", default=[],
+                         metavar="DECORATOR[:k=v,...]", help=_WITH_HELP + " (checked with the flow)")
         _config_options(cmd)
     res = sub.add_parser("resume", help="re-run a failed run from the failed step (or STEP), "
                          "reusing the artifacts of the steps before it")
@@ -59,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     res.add_argument("--tag", action="append", default=[], help="tag the new run (repeatable)")
     res.add_argument("--max-loop-iterations", type=int, default=None,
                      help="a new bound for loops (default: the resumed run's)")
+    res.add_argument("--with", dest="with_", action="append", default=[],
+                     metavar="DECORATOR[:k=v,...]", help=_WITH_HELP)
     _config_options(res)
     sub.add_parser("recover", help="mark runs whose driving process on this machine is gone as "
                    "failed and delete their task pods (for cron; every command also does it)")
@@ -79,6 +82,10 @@ def _parser() -> argparse.ArgumentParser:
                             "`logs` without importing Dagster each time (README: CLI)")
     worker.add_argument("action", choices=["status", "start", "stop"])
     return parser
+
+
+_WITH_HELP = ("add a step decorator to every step that lacks it (repeatable), as Metaflow's "
+              "--with: e.g. --with retry, --with catch:var=err, --with kubernetes:cpu=2,memory=8000")
 
 
 def _config_options(cmd: argparse.ArgumentParser) -> None:
@@ -201,7 +208,8 @@ def _check_config_words(args: argparse.Namespace) -> None:
 def _load_with_configs(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
     """The flow, its graph and its config values: ``--config`` / ``--config-value``, else
     Metaflow's environment variables (read after the flow file is imported, as Metaflow's
-    click does), else the flow's defaults; each read once, here."""
+    click does), else the flow's defaults; each read once, here. The graph has the ``--with``
+    decorators on its steps, checked with the written ones."""
     from ..authoring.loader import load_flow_class
     from ..graph.build import build_graph
     from ..graph.configs import resolve_config_values, sources_from_env
@@ -222,7 +230,7 @@ def _load_with_configs(args: argparse.Namespace) -> tuple[Any, Any, dict[str, An
                 f"flow {cls.__name__}: Config {name!r} is a {type(value).__name__}, which cannot "
                 "be written as JSON; every process of a run rebuilds the job from the values as "
                 "JSON. Make the parser return plain data (dicts, lists, numbers, text).") from None
-    return cls, build_graph(cls, values), values
+    return cls, build_graph(cls, values, getattr(args, "with_", ())), values
 
 
 def _parameter_parser(graph: Any) -> argparse.ArgumentParser:
@@ -289,7 +297,7 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
         options["configs"] = configs
     from ..compute.kubernetes import runs_on_kubernetes
 
-    on_kubernetes = any(runs_on_kubernetes(node, options.get("with_kubernetes")) for node in graph)
+    on_kubernetes = any(runs_on_kubernetes(node) for node in graph)
     tags = {**run_tags.launch_tags(args.tag, f"flow {graph.flow_name}"), **_project_tags(graph)}
     request = LaunchRequest(
         path=args.flow_file, flow_name=graph.flow_name, parameters=parameters,
@@ -321,17 +329,21 @@ def _project_tags(graph: Any) -> dict[str, str]:
 def _resume(args: argparse.Namespace) -> int:
     from .resume import ResumeRequest, resume
 
+    from ..authoring.decospecs import parse_decospecs
     from ..authoring.loader import load_flow_class
 
     # Not built here: the job is rebuilt with the origin run's config values (resume.py), and
-    # building it with today's defaults first could fail (a required config) or differ.
+    # building it with today's defaults first could fail (a required config) or differ. That
+    # build checks the --with values (as Metaflow's resume takes --with), before any run.
     flow_name = load_flow_class(args.flow_file, args.flow).__name__
+    parse_decospecs(args.with_, flow_name)  # an unknown name or a malformed one: refused now
     if args.config or args.config_value:
         raise FlowassetsError(f"flow {flow_name}: resume reuses the configs of the run it "
                               "resumes (as Metaflow does); drop --config / --config-value, or "
                               "start a new run with them.")
     tags = run_tags.launch_tags(args.tag, f"flow {flow_name}") if args.tag else {}
     result = resume(ResumeRequest(args.flow_file, flow_name, args.origin_run_id, args.step,
+                                  translator_options=_translator_options(args.with_),
                                   tags=tags, run_id_file=args.run_id_file,
                                   max_loop_iterations=args.max_loop_iterations))
     _summary(flow_name, result, args.flow_file)
@@ -371,15 +383,9 @@ def _python_type(name: str) -> Any:
 
 
 def _translator_options(with_options: list[str]) -> dict[str, Any]:
-    options: dict[str, Any] = {}
-    for item in with_options:
-        name = item.split(":", 1)[0]
-        if name != "kubernetes":
-            raise FlowassetsError(f"--with {item}: only 'kubernetes' can be applied to every step.")
-        from ..compute.kubernetes import parse_with_option
-
-        options["with_kubernetes"] = parse_with_option(item)
-    return options
+    """The translator settings of ``--with``: the texts as given (the job is rebuilt from them
+    in every process; ``graph.build`` parses and checks them)."""
+    return {"with_decorators": list(with_options)} if with_options else {}
 
 
 def _summary(flow: str, result: Any, flow_file: str | None = None) -> None:
@@ -422,11 +428,13 @@ def run_flow_class_as_script(cls: type) -> None:
     import inspect
 
     argv = sys.argv[1:]
-    # Metaflow's --config / --config-value are options of the flow, before the command:
-    # `python flow.py --config-value cfg '{...}' run` passes them on to `run`.
+    # Metaflow's --config / --config-value / --with are options of the flow, before the
+    # command: `python flow.py --config-value cfg '{...}' --with retry run` passes them on.
     leading: list[str] = []
-    while len(argv) >= 3 and argv[0] in ("--config", "--config-value"):
-        leading, argv = leading + argv[:3], argv[3:]
+    while argv and (len(argv) >= 3 and argv[0] in ("--config", "--config-value")
+                    or len(argv) >= 2 and argv[0] == "--with"):
+        width = 2 if argv[0] == "--with" else 3
+        leading, argv = leading + argv[:width], argv[width:]
     if not argv:
         argv = ["show"]
     command, rest = argv[0], [*argv[1:], *leading]

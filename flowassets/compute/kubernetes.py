@@ -1,8 +1,8 @@
 """@kubernetes / @resources -> dagster-k8s user-defined config: the one place each seed
 parameter becomes a pod field.
 
-``k8s_config_for_step`` resolves a step's arguments (its own @kubernetes, else the
-``--with kubernetes`` arguments, merged with @resources by taking the larger value, then the
+``k8s_config_for_step`` resolves a step's arguments (its @kubernetes, written or added by
+``--with kubernetes``, merged with @resources by taking the larger value, then the
 ``FLOWASSETS_KUBERNETES_*`` environment fallbacks) into a ``KubernetesStep``, and
 ``user_defined_config`` turns that into dagster-k8s's own ``UserDefinedDagsterK8sConfig``, whose
 fields the ``dagster-k8s/config`` op tag carries to ``K8sStepHandler``. dagster-k8s is imported
@@ -11,18 +11,16 @@ only when a step really goes to Kubernetes: it costs ~0.7 s, which a local run s
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import math
 import os
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..authoring.decorators import KUBERNETES_DEFAULTS, STEP_DEFAULTS, DecoratorSpec
-from ..errors import DecoratorError, FlowassetsError, Problem
+from ..authoring.decorators import KUBERNETES_DEFAULTS, DecoratorSpec
+from ..errors import DecoratorError, Problem
 from ..graph import model
 from ..graph.decorator_checks.kubernetes_values import KUBERNETES_CHECKS, SHM_PATH, parse_key_values
-from ..graph.decorator_checks.steps_and_flow import check_decorator_args
 from .spec import Resources, merged_resources, timeout_seconds
 
 COMPUTE_TAG = "flowassets/compute"
@@ -98,38 +96,31 @@ class KubernetesStep:
     deadline_s: int = DEFAULT_TIMEOUT_S
 
 
-def kubernetes_args(node: model.StepNode, with_kubernetes: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+def kubernetes_args(node: model.StepNode) -> Mapping[str, Any] | None:
     """The step's effective @kubernetes arguments, or None when the step runs locally.
 
-    A step's own @kubernetes wins over ``--with kubernetes`` (Metaflow adds a --with decorator
-    only to steps that do not have it)."""
+    ``--with kubernetes`` is one of the step's decorators already (``graph.build`` added it to
+    every step without its own, as Metaflow does)."""
     spec = node.decorator("kubernetes")
-    if spec is not None:
-        return dict(spec.args)
-    return None if with_kubernetes is None else dict(with_kubernetes)
+    return None if spec is None else dict(spec.args)
 
 
-def runs_on_kubernetes(node: model.StepNode, with_kubernetes: Mapping[str, Any] | None) -> bool:
-    return kubernetes_args(node, with_kubernetes) is not None
+def runs_on_kubernetes(node: model.StepNode) -> bool:
+    return kubernetes_args(node) is not None
 
 
 def k8s_config_for_step(graph: model.FlowGraph, node: model.StepNode,
-                        with_kubernetes: Mapping[str, Any] | None = None,
                         env: Mapping[str, str] | None = None) -> dict[str, Any] | None:
     """The ``dagster-k8s/config`` tag value for a step, or None for a local step.
 
-    Raises ``DecoratorError`` naming flow, step and parameter when a ``--with kubernetes``
-    argument or a ``FLOWASSETS_KUBERNETES_*`` variable is invalid (the step's own decorator
-    values were already checked by ``build_graph``)."""
-    args = kubernetes_args(node, with_kubernetes)
+    Raises ``DecoratorError`` naming flow, step and parameter when a ``FLOWASSETS_KUBERNETES_*``
+    variable is invalid (the decorator values, ``--with kubernetes`` ones included, were
+    already checked by ``build_graph``)."""
+    args = kubernetes_args(node)
     if args is None:
         return None
     env = os.environ if env is None else env
-    problems = []
-    if node.decorator("kubernetes") is None:
-        problems += check_decorator_args(graph.flow_name, node.name, DecoratorSpec("kubernetes", args),
-                                         graph.file, source="--with kubernetes")
-    problems += _env_problems(graph.flow_name, node.name, env)
+    problems = _env_problems(graph.flow_name, node.name, env)
     if problems:
         raise DecoratorError(problems)
     return tag_value(user_defined_config(kubernetes_step(graph, node, args, env)))
@@ -276,58 +267,6 @@ def step_namespace(k8s_config: Mapping[str, Any] | None) -> str | None:
     tags, so an executor that honours per-step namespaces reads it here."""
     return ((k8s_config or {}).get("job_metadata") or {}).get("namespace")
 
-
-def parse_with_option(text: str) -> dict[str, Any]:
-    """``"kubernetes:cpu=2,memory=8000,image=ubuntu:latest"`` -> ``{"cpu": 2, "memory": 8000,
-    "image": "ubuntu:latest"}`` (``"kubernetes"`` alone -> ``{}``), like Metaflow's ``--with``.
-
-    Values are Python literals when they parse as one (numbers, True, dicts, quoted strings
-    with commas), true/false, else plain strings."""
-    name, _, rest = text.partition(":")
-    if name.strip() != "kubernetes":
-        raise FlowassetsError(f"--with {text}: only 'kubernetes' can be applied to every step "
-                              "(write --with kubernetes or --with kubernetes:cpu=2,memory=8000).")
-    args: dict[str, Any] = {}
-    for item in _split_top_level(rest):
-        key, sep, raw = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise FlowassetsError(f"--with {text}: {item!r} is not name=value.")
-        if key not in STEP_DEFAULTS["kubernetes"]:
-            raise FlowassetsError(f"--with {text}: @kubernetes has no argument {key!r}; known: "
-                                  f"{', '.join(KUBERNETES_CHECKS)}.")
-        args[key] = _literal(raw.strip())
-    return args
-
-
-def _split_top_level(text: str) -> list[str]:
-    """Split on commas outside brackets and quotes."""
-    parts, depth, quote, current = [], 0, "", []
-    for char in text:
-        if quote:
-            quote = "" if char == quote else quote
-        elif char in "'\"":
-            quote = char
-        elif char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-        elif char == "," and depth == 0:
-            parts.append("".join(current))
-            current = []
-            continue
-        current.append(char)
-    parts.append("".join(current))
-    return [p for p in parts if p.strip()]
-
-
-def _literal(raw: str) -> Any:
-    if raw.lower() in ("true", "false"):
-        return raw.lower() == "true"
-    try:
-        return ast.literal_eval(raw)
-    except (ValueError, SyntaxError):
-        return raw
 
 
 def _names(value: Any) -> tuple[str, ...]:

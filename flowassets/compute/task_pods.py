@@ -70,6 +70,8 @@ class TaskPayload:
     tags: frozenset[str] = frozenset()  # the run's user tags, for current.tags
     #: the Config values the job was built with: the pod builds the same flow from them
     configs: Mapping[str, Any] = field(default_factory=dict)
+    #: the ``--with`` decorators the job was built with (``DecoratorSpec``s): the same graph
+    with_decorators: tuple = ()
 
 
 @dataclass(frozen=True)

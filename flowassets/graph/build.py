@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import weakref
 from collections import deque
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping, Union
 
-from ..authoring.decorators import flow_decorators, step_decorators
+from ..authoring.decorators import DecoratorSpec, flow_decorators, step_decorators
+from ..authoring.decospecs import attach_to_step, decospecs_key, parse_decospecs
 from ..authoring.flowspec import RESERVED_NAMES
 from ..errors import DecoratorError, FlowDefinitionError, GraphError, Problem
 from ..authoring.configs import bound_configs
@@ -22,25 +23,36 @@ from .configs import config_values_key, own_configs, resolve_config_values, reso
 from .parameter_specs import parameter_specs
 from .parse import ParsedFlow, ParsedStep, parse_flow
 
-#: flow class -> {config values key: (class to run, graph)}
+#: ``--with`` decorators as given: texts (``"retry:times=2"``) or ``authoring.decospecs`` specs.
+WithDecorators = Union[Iterable[Union[str, DecoratorSpec]], str, None]
+
+#: flow class -> {config values key + --with key: (class to run, graph)}
 _CACHE: "weakref.WeakKeyDictionary[type, dict[str, tuple[type, model.FlowGraph]]]" = \
     weakref.WeakKeyDictionary()
 
 
-def build_graph(cls: type, configs: Mapping[str, Any] | None = None) -> model.FlowGraph:
+def build_graph(cls: type, configs: Mapping[str, Any] | None = None,
+                with_decorators: WithDecorators = ()) -> model.FlowGraph:
     """Parse and validate ``cls``; raises ``FlowDefinitionError`` with every problem found.
 
     ``configs``: config name -> value to build with (None, or a config left out: the flow's
-    default). The graph carries the values; decorators and Parameter defaults are resolved."""
-    return build_flow(cls, configs)[1]
+    default). The graph carries the values; decorators and Parameter defaults are resolved.
+    ``with_decorators``: ``--with`` texts (or parsed specs) added to every step."""
+    return build_flow(cls, configs, with_decorators)[1]
 
 
-def build_flow(cls: type, configs: Mapping[str, Any] | None = None) -> tuple[type, model.FlowGraph]:
+def build_flow(cls: type, configs: Mapping[str, Any] | None = None,
+               with_decorators: WithDecorators = ()) -> tuple[type, model.FlowGraph]:
     """The class to run and its graph for these config values: the class itself, or for a
     Metaflow class with Configs or mutators the class Metaflow's machinery processed
-    (``metaflow_configs.prepare_metaflow_class``), which every task must use too."""
+    (``metaflow_configs.prepare_metaflow_class``), which every task must use too.
+
+    ``with_decorators`` are added to every step that lacks them (Metaflow's ``--with`` rule),
+    before the decorator checks, so an added one is checked like one written in the file."""
+    added = parse_decospecs(with_decorators, getattr(cls, "__name__", None))
     per_values = _CACHE.setdefault(cls, {})
-    key = "defaults" if configs is None else config_values_key(configs)
+    added_key = decospecs_key(added)
+    key = ("defaults" if configs is None else config_values_key(configs)) + added_key
     if key in per_values:
         return per_values[key]
     if getattr(cls, "_graph", None) is not None and is_metaflow_class(cls):
@@ -48,20 +60,22 @@ def build_flow(cls: type, configs: Mapping[str, Any] | None = None) -> tuple[typ
         from .metaflow_graph import graph_from_metaflow
 
         prepared = prepare_metaflow_class(cls, configs)
-        result = (prepared, graph_from_metaflow(prepared))
+        result = (prepared, graph_from_metaflow(prepared, added))
     else:
         values = resolve_config_values(cls, values=configs) if (configs or own_configs(cls)) else {}
-        result = (cls, _build(cls, config_values=values))
-    per_values[key] = per_values[config_values_key(result[1].config_values())] = result
+        result = (cls, _build(cls, config_values=values, with_decorators=added))
+    per_values[key] = per_values[config_values_key(result[1].config_values()) + added_key] = result
     return result
 
 
 def _build(cls: type, parameter_holder: type | None = None,
            extra: dict[str, Any] | None = None, config_values: Mapping[str, Any] | None = None,
-           configs: tuple[model.ConfigSpec, ...] | None = None) -> model.FlowGraph:
+           configs: tuple[model.ConfigSpec, ...] | None = None,
+           with_decorators: tuple[DecoratorSpec, ...] = ()) -> model.FlowGraph:
     """``parameter_holder``: a class whose attributes are the flow's Parameters as ours (the
     Metaflow front end converts Metaflow's); ``extra`` is kept on the graph; ``config_values``
-    resolve flowassets' own Configs (``configs``: the Metaflow front end's, already applied)."""
+    resolve flowassets' own Configs (``configs``: the Metaflow front end's, already applied);
+    ``with_decorators``: parsed ``--with`` specs added to every step (``attach_to_step``)."""
     parsed = parse_flow(cls)
     problems = list(parsed.problems)
     for step in parsed.steps.values():
@@ -73,6 +87,7 @@ def _build(cls: type, parameter_holder: type | None = None,
     decos = {name: resolved_decorators(step_decorators(step.func), bound, parsed.name, name,
                                        step.file, problems)
              for name, step in parsed.steps.items()}
+    decos = {name: attach_to_step(specs, with_decorators) for name, specs in decos.items()}
     flow_decos = resolved_decorators(flow_decorators(cls), bound, parsed.name, None, parsed.file,
                                      problems)
     params, param_problems = parameter_specs(parameter_holder or cls, parsed, bound)
@@ -96,7 +111,7 @@ def _build(cls: type, parameter_holder: type | None = None,
     return model.FlowGraph(
         flow_name=parsed.name, steps=nodes, order=order, parameters=tuple(params),
         flow_decorators=flow_decos, doc=_doc(cls), file=parsed.file,
-        **({"extra": extra} if extra else {}), configs=configs,
+        **({"extra": extra} if extra else {}), configs=configs, with_decorators=with_decorators,
     )
 
 

@@ -15,12 +15,13 @@ from ..authoring.parameters import IncludeFile, JSONType, Parameter
 from . import build, model
 
 
-def graph_from_metaflow(cls: type) -> model.FlowGraph:
+def graph_from_metaflow(cls: type, with_decorators: tuple = ()) -> model.FlowGraph:
     """Parse and validate a Metaflow flow class (processed by ``prepare_metaflow_class`` when it
-    has Configs or mutators); raises like ``build_graph``."""
+    has Configs or mutators); raises like ``build_graph``. ``with_decorators``: parsed
+    ``--with`` specs, added to every step as for our own flows."""
     holder = type(cls.__name__, (), dict(metaflow_parameters(cls)))
     return build._build(cls, parameter_holder=holder, extra={"front_end": "metaflow"},
-                        configs=metaflow_config_specs(cls))
+                        configs=metaflow_config_specs(cls), with_decorators=with_decorators)
 
 
 def metaflow_config_specs(cls: type) -> tuple[model.ConfigSpec, ...]:

@@ -100,6 +100,9 @@ class FlowGraph:
     file: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
     configs: tuple[ConfigSpec, ...] = ()
+    #: the ``--with`` decorators added to every step lacking them: with ``config_values()``,
+    #: what rebuilds this graph in another process (``build_flow(cls, configs, with_decorators)``)
+    with_decorators: tuple[DecoratorSpec, ...] = ()
 
     def config_values(self) -> dict[str, Any]:
         """Config name -> value: what rebuilds this graph (``build_graph(cls, configs=...)``)."""

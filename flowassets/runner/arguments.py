@@ -51,6 +51,7 @@ RESUME_OPTIONS: Mapping[str, Option] = {
     "step_to_rerun": Option("", "str"),
     "tags": RUN_OPTIONS["tags"],
     "max_loop_iterations": RUN_OPTIONS["max_loop_iterations"],
+    "decospecs": RUN_OPTIONS["decospecs"],  # Metaflow's resume takes --with too
 }
 
 
@@ -81,6 +82,10 @@ def _option(flow: str, name: str, option: Option, value: Any) -> list[str]:
         items = [value] if isinstance(value, str) else list(value)
         if not all(isinstance(item, str) for item in items):
             raise refuse("a list of strings")
+        if option.flag == "--with":  # a name flowassets has no decorator for: refused here
+            from ..authoring.decospecs import parse_decospecs
+
+            parse_decospecs(items, flow)
         return [part for item in items for part in (option.flag, item)]
     if option.kind == "int":
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:

@@ -121,6 +121,9 @@ class Runner:
                                   f"{step!r}; its steps are {', '.join(self.graph.order)}.")
         options = {k: v for k, v in kwargs.items() if k != "step_to_rerun"}
         arguments = option_arguments(self.graph.flow_name, options, RESUME_OPTIONS, "resume")
+        # The Runner's own decospecs (before the command in Metaflow) apply to resume too.
+        top = self.top_level_arguments
+        arguments += [w for i in range(len(top) - 1) if top[i] == "--with" for w in top[i:i + 2]]
         return ([step] if step is not None else []) + arguments  # the positional comes first
 
     def _start(self, verb: str, arguments: list[str]) -> CommandProcess:

@@ -38,7 +38,8 @@ def run_in_pods(todo: list[TaskSpec], ctx: RunContext, target: PodTarget,
             key = safe_key(flow, "runs", ctx.run_id, spec.step, "pods", f"{spec.task_id}.{spec.attempt}")
             payload = TaskPayload(spec, ctx.run_id, flow_file, ctx.flow_cls.__name__, ctx.max_num_splits,
                                   ctx.origin_run_id, dict(ctx.parameters) if spec.step == "start" else {},
-                                  tags=ctx.tags, configs=ctx.graph.config_values())
+                                  tags=ctx.tags, configs=ctx.graph.config_values(),
+                                  with_decorators=ctx.graph.with_decorators)
             backend.put_bytes(key + ".spec", pickle.dumps(payload, protocol=5))
             index = spec.foreach_stack[-1].index if spec.foreach_stack else None
             name = job_name(ctx.run_id, spec.step, spec.task_id, spec.attempt)

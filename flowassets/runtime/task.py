@@ -152,6 +152,10 @@ def _run_body(spec: TaskSpec, ctx: RunContext, node: model.StepNode, flow: Any,
         if options["var"]:
             flow.__dict__[options["var"]] = (metaflow_adapter.caught_exception(exc)
                                              if is_metaflow else caught)
+    else:
+        if catch is not None and catch.resolved()["var"]:
+            # Metaflow's CatchDecorator.task_post_step: no exception sets the variable to None.
+            flow.__dict__[catch.resolved()["var"]] = None
     if is_metaflow:
         state.transition = metaflow_adapter.transition_of(flow, node)
     next_steps, children = _transition(flow, node, ctx, state, caught is not None)

@@ -33,9 +33,11 @@ def main(argv: list[str]) -> int:
     os.environ.update(payload.env)
 
     def run() -> object:
-        # The same class and graph as the launching op: built with the run's config values.
+        # The same class and graph as the launching op: built with the run's config values
+        # and --with decorators.
         flow_cls, graph = build_flow(load_flow_class(payload.flow_file, payload.flow_name),
-                                     payload.configs or None)
+                                     payload.configs or None,
+                                     payload.with_decorators)
         ctx = RunContext(flow_cls=flow_cls, graph=graph,
                          store=ArtifactStore(backend, flow_name), run_id=payload.run_id,
                          parameters=payload.parameters, max_num_splits=payload.max_num_splits, origin_run_id=payload.origin_run_id,

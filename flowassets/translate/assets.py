@@ -130,7 +130,8 @@ def flow_to_assets(flow_cls: type, artifacts: Sequence[str] | Mapping[str, str] 
 
     translator = with_settings(translator or FlowTranslator(), partitions_def=partitions_def,
                                partition_parameter=partition_parameter)
-    graph = build_graph(flow_cls, translator.settings.configs)
+    graph = build_graph(flow_cls, translator.settings.configs,
+                        translator.get_with_decorators(flow_cls))
     producers = artifact_producers(flow_cls, graph, artifacts)
     job = flow_to_job(flow_cls, translator)
     prefix = [graph.flow_name] if key_prefix is None else (

@@ -77,7 +77,8 @@ def flow_to_job(flow_cls: type, translator: FlowTranslator | None = None,
         raise FlowassetsError(f"{flow_cls!r} is not a FlowSpec subclass.")
     translator = with_settings(translator or FlowTranslator(), configs=configs,
                                partitions_def=partitions_def, partition_parameter=partition_parameter)
-    flow_cls, graph = build_flow(flow_cls, translator.settings.configs)
+    flow_cls, graph = build_flow(flow_cls, translator.settings.configs,
+                                 translator.get_with_decorators(flow_cls))
     check_runs_without_file(graph, translator)
     partitioning = translator.get_partitioning(graph)
     ops = {name: build_step_op(translator, flow_cls, graph, graph[name], partitioning)
@@ -167,7 +168,8 @@ def build_definitions(flows: Iterable[type], translator: FlowTranslator | None =
     flow_jobs, schedules, sensors = [], [], []
     for flow in map(flow_class_of, flows):
         job = flow_to_job(flow, translator, resources)
-        graph = build_graph(flow, translator.settings.configs if translator else None)
+        graph = (build_graph(flow, translator.settings.configs, translator.get_with_decorators(flow))
+                 if translator else build_graph(flow))
         flow_jobs.append(job)
         schedules += [s for s in [schedule_for(graph, job)] if s is not None]
         sensors += [s for s in [sensor_for(graph, job)] if s is not None]

@@ -11,11 +11,13 @@ copying the rest.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Mapping, Sequence
 
 import dagster as dg
 
+from ..authoring.decorators import DecoratorSpec
+from ..authoring.decospecs import decospec_text, parse_decospecs
 from ..compute.kubernetes import COMPUTE_TAG, K8S_CONFIG_TAG, TASK_PODS_TAG, k8s_config_for_step
 from ..graph import model
 from ..storage.manifest import StepResult
@@ -37,8 +39,13 @@ class FlowTranslatorSettings:
 
     job_name_prefix: str = ""
     op_metadata_max_tasks: int = 20  # tasks listed one by one in op metadata
-    #: None: only @kubernetes steps run on Kubernetes. A dict of @kubernetes arguments (``{}``
-    #: for the defaults): every step does, as ``--with kubernetes:cpu=2`` (``parse_with_option``).
+    #: Step decorators added to every step, as Metaflow's ``--with``: texts like ``"retry"``,
+    #: ``"catch:var=err"``, ``"kubernetes:cpu=2,memory=8000"`` (``authoring.decospecs``). A step
+    #: that has the decorator keeps its own (except @card, which a step may carry several
+    #: times); the values are checked with the step's own when the job is built.
+    with_decorators: Sequence[str] = ()
+    #: Kept for compatibility: ``with_kubernetes={"cpu": 2}`` is ``with_decorators=
+    #: ["kubernetes:cpu=2"]`` (``{}``: @kubernetes with its defaults on every step).
     with_kubernetes: Mapping[str, Any] | None = None
     #: None: "auto" when a step runs on Kubernetes (the hybrid executor on an instance with a
     #: K8sRunLauncher, in-process elsewhere), else in-process. Or a name from
@@ -57,10 +64,27 @@ class FlowTranslatorSettings:
     #: The flow Parameter each partition's key becomes (else ``@partitioned(parameter=...)``).
     partition_parameter: str | None = None
 
+    def __post_init__(self) -> None:
+        given = self.with_decorators
+        object.__setattr__(self, "with_decorators",
+                           (given,) if isinstance(given, str) else tuple(given or ()))
+
 
 class FlowTranslator:
     def __init__(self, settings: FlowTranslatorSettings | None = None):
         self.settings = settings or FlowTranslatorSettings()
+
+    # -- graph -----------------------------------------------------------------------------
+    def get_with_decorators(self, flow_cls: type) -> tuple[DecoratorSpec, ...]:
+        """The decorators ``graph.build`` adds to every step of ``flow_cls`` that lacks them:
+        ``settings.with_decorators`` parsed, then ``settings.with_kubernetes``. Override to add
+        one per flow, e.g. ``(*super().get_with_decorators(flow_cls), parse_decospec("retry"))``."""
+        specs = parse_decospecs(self.settings.with_decorators, flow_cls.__name__)
+        k8s = self.settings.with_kubernetes
+        if k8s is not None:
+            spec = DecoratorSpec("kubernetes", dict(k8s))
+            specs += (replace(spec, added_with=decospec_text(spec)),)
+        return specs
 
     # -- job -------------------------------------------------------------------------------
     def get_job_name(self, graph: model.FlowGraph) -> str:
@@ -191,7 +215,7 @@ class FlowTranslator:
         from ..compute.batch import check_batch_flow, ecs_tags_for_step
         from ..compute.kubernetes import runs_on_kubernetes
 
-        on_k8s = tuple(n.name for n in graph if runs_on_kubernetes(n, self.settings.with_kubernetes))
+        on_k8s = tuple(n.name for n in graph if runs_on_kubernetes(n))
         check_batch_flow(graph, on_k8s)
         return ecs_tags_for_step(graph, node)
 
@@ -200,7 +224,7 @@ class FlowTranslator:
 
         Checked against the Kubernetes schema after this returns, so an override can add raw
         fields: ``{**super().get_k8s_config(graph, node), "pod_spec_config": {...}}``."""
-        return k8s_config_for_step(graph, node, self.settings.with_kubernetes)
+        return k8s_config_for_step(graph, node)
 
     def get_retry_policy(self, graph: model.FlowGraph, node: model.StepNode) -> dg.RetryPolicy | None:
         """None: @retry is honoured per task inside the op, so one failed foreach task does not

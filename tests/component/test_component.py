@@ -122,3 +122,32 @@ def test_component_builds_its_jobs_with_the_given_configs(isolated_store):
             tags = job.graph.node_named("train").definition.tags
     resources = _json.loads(tags[K8S_CONFIG_TAG])["container_config"]["resources"]
     assert resources["requests"]["cpu"] == "3" and job.metadata["config cfg"].value["memory"] == 500
+
+
+def test_component_with_decorators_adds_them_to_every_step(isolated_store, monkeypatch):
+    """``with_decorators:`` in defs.yaml is ``--with``: the flow that fails on each step's first
+    attempt succeeds with a retry added to every step, and a bad value fails the load."""
+    flake = ROOT / "tests" / "cli" / "flows" / "flaky_first_attempt.py"
+    monkeypatch.setenv("KEEP_OK", "1")
+    attributes = {"path": str(flake),
+                  "with_decorators": ["retry:minutes_between_retries=0",
+                                      'environment:vars={"FLAKY_ENV": "on"}']}
+    with create_defs_folder_sandbox() as sandbox:
+        with _component_defs(sandbox, "flaky", attributes) as (_, defs):
+            result = defs.get_job_def("FlakyFirstAttemptFlow").execute_in_process(
+                instance=dg.DagsterInstance.get())
+    assert result.success
+    run = Flow("FlakyFirstAttemptFlow")[result.run_id]
+    assert run["start"].task["start_attempt"].data == 1 and run["join"].task["squares"].data == [1, 4, 9]
+    assert run["end"].task["env_seen"].data == "on"
+    from flowassets.errors import DecoratorError
+
+    with create_defs_folder_sandbox() as sandbox:
+        with pytest.raises(Exception) as caught:  # Dagster's ComponentTreeException, caused by ...
+            with _component_defs(sandbox, "bad", {"path": str(flake),
+                                                  "with_decorators": ["retry:times=-2"]}):
+                pass
+    cause = caught.value
+    while cause is not None and not isinstance(cause, DecoratorError):
+        cause = cause.__cause__ or cause.__context__
+    assert cause is not None and "--with retry:times=-2" in str(cause)

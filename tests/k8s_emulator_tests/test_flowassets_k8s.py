@@ -260,7 +260,7 @@ def test_with_option_tags_every_op_and_only_decorated_ones_without_it():
     from flowassets.cli.reconstruct import job_from_file
 
     options = _translator_options(["kubernetes:cpu=2,memory=8000,image=ubuntu:22.04"])
-    assert options == {"with_kubernetes": {"cpu": 2, "memory": 8000, "image": "ubuntu:22.04"}}
+    assert options == {"with_decorators": ["kubernetes:cpu=2,memory=8000,image=ubuntu:22.04"]}
     every = job_from_file(str(FLOWS / "hybrid_flow.py"), "HybridFlow", json.dumps(options))
     for node in every.graph.nodes:
         tags = node.definition.tags
@@ -290,6 +290,15 @@ def test_with_option_tags_every_op_and_only_decorated_ones_without_it():
                          json.dumps({"executor": "k8s"})).executor_def.name == "k8s"
     with pytest.raises(Exception, match="unknown executor 'kubernetes'"):
         job_from_file(str(FLOWS / "hybrid_flow.py"), "HybridFlow", json.dumps({"executor": "kubernetes"}))
-    for bad in ("batch:cpu=2", "kubernetes:cpus=2", "kubernetes:cpu"):
-        with pytest.raises(Exception, match="--with"):
-            _translator_options([bad])
+    # The old setting is the same thing: every step on Kubernetes with these arguments.
+    old = job_from_file(str(FLOWS / "hybrid_flow.py"), "HybridFlow", json.dumps(
+        {"with_kubernetes": {"cpu": 2, "memory": 8000, "image": "ubuntu:22.04"}}))
+    assert container_config(old.graph.node_named("start")) == container_config(
+        every.graph.node_named("start"))
+    with pytest.raises(Exception, match="batch-with-kubernetes"):  # @kubernetes steps + --with batch
+        job_from_file(str(FLOWS / "hybrid_flow.py"), "HybridFlow",
+                      json.dumps(_translator_options(["batch:cpu=2"])))
+    for bad in ("kubernetes:cpus=2", "kubernetes:cpu", "kubernetes:memory=lots"):
+        with pytest.raises(Exception, match="--with kubernetes:"):
+            job_from_file(str(FLOWS / "hybrid_flow.py"), "HybridFlow",
+                          json.dumps(_translator_options([bad])))

@@ -162,6 +162,9 @@ def _metaflow_env(home: Path) -> dict[str, str]:
         "METAFLOW_DEFAULT_METADATA": "local",
         "USERNAME": "compat",
         "PYTHONHASHSEED": "0",
+        # Metaflow loads flowassets' extension from this checkout only, not from another
+        # installed copy too (it refuses two packages defining the same extension module).
+        "METAFLOW_EXTENSIONS_SEARCH_DIRS": str(ROOT),
     })
     return env
 
@@ -175,6 +178,7 @@ def _flowassets_env(home: Path) -> dict[str, str]:
         "FLOWASSETS_DATASTORE_SYSROOT_LOCAL": str(home / "store"),
         "PYTHONHASHSEED": "0",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
+        "METAFLOW_EXTENSIONS_SEARCH_DIRS": str(ROOT),  # as _metaflow_env
     })
     return env
 

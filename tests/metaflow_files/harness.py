@@ -34,7 +34,10 @@ import flowassets
 sys.path.insert(0, ".")
 cls = getattr(importlib.import_module("flow"), sys.argv[1])
 assert type(cls).__module__ == "metaflow.flowspec", type(cls)
-job = flowassets.flow_to_job(cls, configs=eval(sys.argv[3]) if len(sys.argv) > 3 else None)
+settings = eval(sys.argv[4]) if len(sys.argv) > 4 else {}  # FlowTranslatorSettings keywords
+translator = flowassets.FlowTranslator(flowassets.FlowTranslatorSettings(**settings))
+job = flowassets.flow_to_job(cls, translator,
+                             configs=eval(sys.argv[3]) if len(sys.argv) > 3 else None)
 result = job.execute_in_process(run_config=eval(sys.argv[2]), instance=dg.DagsterInstance.get(),
                                 raise_on_error=False)
 print("job success:", result.success)
@@ -67,6 +70,9 @@ class Case:
     #: options of `flowassets run`
     config_args: tuple[str, ...] = ()
     job_configs: str | None = None  # flow_to_job(configs=...) matching config_args
+    #: FlowTranslatorSettings keywords for flow_to_job matching args (e.g. ``with_decorators``
+    #: for a ``--with`` in args)
+    job_settings: str | None = None
 
 
 def _run_and_read(cmd: list[str], cwd: Path, env: dict[str, str], reader: str,
@@ -97,7 +103,8 @@ def run_three_ways(cases: list[Case], tmp_path: Path, parallel: int = 6) -> dict
                 env, reader = _flowassets_env(where), _FLOWASSETS_READER
             else:
                 cmd = [sys.executable, "-c", _JOB_RUNNER, case.flow, case.job_config,
-                       *([case.job_configs] if case.job_configs else [])]
+                       *([case.job_configs or "None"] if case.job_configs or case.job_settings
+                         else []), *([case.job_settings] if case.job_settings else [])]
                 env, reader = _flowassets_env(where), _FLOWASSETS_READER
             jobs[(case.flow, system)] = (cmd, where, env, reader, case.flow, system)
     with ThreadPoolExecutor(parallel) as pool:

@@ -15,20 +15,15 @@ import re
 from typing import Any, Iterable, Mapping
 
 from ...authoring.decorators import (EXTENSION_HOOKS_HONOURED, FLOW_DEFAULTS, MULTIPLE_ALLOWED,
-                                    STEP_EXTENSION_HOOKS_HONOURED,
-                                    STEP_DEFAULTS, DecoratorSpec)
+                                    STEP_DEFAULTS, STEP_EXTENSION_HOOKS_HONOURED,
+                                    UNSUPPORTED_STEP_DECORATORS, DecoratorSpec)
 from ...errors import Problem
 from .batch_values import BATCH_CHECKS
 from .kubernetes_values import KUBERNETES_CHECKS, RESOURCE_CHECKS, kubernetes_combination_problems
 from .values import Checker, boolean, non_negative_int
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-UNSUPPORTED = {
-    "pypi": "@pypi is not supported: flowassets does not build per-step environments. Install "
-            "the packages in the image (@kubernetes(image=...)) or the local environment.",
-    "conda": "@conda is not supported: flowassets does not build per-step environments. Install "
-             "the packages in the image (@kubernetes(image=...)) or the local environment.",
-}
+UNSUPPORTED = UNSUPPORTED_STEP_DECORATORS
 
 
 def string_list(name: str, value: Any) -> str | None:
@@ -110,23 +105,30 @@ def check_step_decorators(flow: str, step: str, specs: Iterable[DecoratorSpec], 
     if node is not None and node.kind == "foreach" and "catch" in seen:
         spec = next(s for s in specs if s.name == "catch")
         problems.append(Problem("decorator-catch-on-foreach", flow,
-                                "@catch is not supported on a foreach split step (as in Metaflow).",
+                                "@catch is not supported on a foreach split step (as in "
+                                f"Metaflow){_added_by(spec)}.",
                                 step, file, spec.line, "move the risky work to a step inside the foreach."))
     return problems
 
 
 def _added_by(spec: DecoratorSpec) -> str:
+    if spec.added_with:
+        return f" (added to every step by --with {spec.added_with})"
     return f" (added by the mutator {spec.inserted_by})" if spec.inserted_by else ""
 
 
 def check_decorator_args(flow: str, step: str, spec: DecoratorSpec, file: str | None,
                          source: str | None = None) -> list[Problem]:
     """Problems with one decorator's arguments; ``source`` names where they came from when it
-    was not the flow file (``--with kubernetes:...``)."""
+    was not the flow file. One added by ``--with`` says so in every message."""
     where = source or f"@{spec.name}"
     problems: list[Problem] = []
+    added = _added_by(spec) if spec.added_with else ""
 
     def add(message: str, code: str = "decorator-bad-value", fix: str | None = None) -> None:
+        if added:
+            message = message.rstrip(".") + added + "."
+            fix = fix or f"fix the value given to --with {spec.name}."
         problems.append(Problem(code, flow, message, step, file, spec.line, fix))
 
     allowed = STEP_DEFAULTS.get(spec.name, {})
