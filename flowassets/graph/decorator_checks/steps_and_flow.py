@@ -92,7 +92,7 @@ def check_step_decorators(flow: str, step: str, specs: Iterable[DecoratorSpec], 
                                     UNSUPPORTED[spec.name] + _added_by(spec), step, file, spec.line))
             continue
         if spec.extension and spec.name not in STEP_DEFAULTS:
-            problems.extend(_check_extension_step_decorator(flow, step, spec, file))
+            problems.extend(_check_extension_decorator(flow, step, spec, file))
             continue
         if spec.name not in STEP_DEFAULTS:
             problems.append(Problem(
@@ -165,7 +165,7 @@ def check_flow_decorators(flow: str, specs: Iterable[DecoratorSpec], file: str |
     problems: list[Problem] = []
     for spec in specs:
         if spec.name not in FLOW_DEFAULTS and spec.extension:
-            problems.extend(_check_extension_flow_decorator(flow, spec, file))
+            problems.extend(_check_extension_decorator(flow, None, spec, file))
             continue
         if spec.name not in FLOW_DEFAULTS:
             problems.append(Problem("decorator-unknown", flow, "flowassets does not know the flow "
@@ -183,33 +183,25 @@ def check_flow_decorators(flow: str, specs: Iterable[DecoratorSpec], file: str |
     return problems
 
 
-def _check_extension_flow_decorator(flow: str, spec: DecoratorSpec, file: str | None) -> list[Problem]:
-    """A flow decorator from a Metaflow extension package runs when flowassets can call all it
-    overrides: ``init``/``flow_init`` with its ``options`` (runtime.flow_extensions). Another
-    hook needs Metaflow's own runtime, which never runs under flowassets."""
-    refused = [h for h in spec.overrides if h not in EXTENSION_HOOKS_HONOURED]
+def _check_extension_decorator(flow: str, step: str | None, spec: DecoratorSpec,
+                               file: str | None) -> list[Problem]:
+    """A flow or step decorator from a Metaflow extension package runs when flowassets can call
+    all it overrides: a flow decorator's ``init``/``flow_init`` with its ``options``
+    (runtime.flow_extensions), a step decorator's task hooks (runtime.step_extensions), in
+    every task. The other hooks belong to Metaflow's launching runtime, packager or
+    ``system_ctx``, which never run under flowassets."""
+    honoured = EXTENSION_HOOKS_HONOURED if step is None else STEP_EXTENSION_HOOKS_HONOURED
+    refused = [h for h in spec.overrides if h not in honoured]
     if not refused:
         return []
-    return [Problem("decorator-unsupported", flow, f"the flow decorator @{spec.name} "
-                    f"({spec.extension}, a Metaflow extension){_added_by(spec)} overrides "
-                    f"{', '.join(refused)}, which only Metaflow's own runtime calls.", None, file,
-                    spec.line, "keep to init, flow_init and options (flowassets calls flow_init "
-                    "in every task before the step body), or run this flow with Metaflow.")]
-
-
-def _check_extension_step_decorator(flow: str, step: str, spec: DecoratorSpec,
-                                    file: str | None) -> list[Problem]:
-    """A step decorator from a Metaflow extension package runs when flowassets can call all it
-    overrides: the task hooks, in each task (runtime.step_extensions). The others belong to
-    Metaflow's launching runtime, packager or ``system_ctx``, which never run here."""
-    refused = [h for h in spec.overrides if h not in STEP_EXTENSION_HOOKS_HONOURED]
-    if not refused:
-        return []
-    return [Problem("decorator-unsupported", flow, f"the step decorator @{spec.name} "
+    kind = "flow" if step is None else "step"
+    keep = ("init, flow_init and options" if step is None
+            else ", ".join(sorted(STEP_EXTENSION_HOOKS_HONOURED)))
+    return [Problem("decorator-unsupported", flow, f"the {kind} decorator @{spec.name} "
                     f"({spec.extension}, a Metaflow extension){_added_by(spec)} overrides "
                     f"{', '.join(refused)}, which only Metaflow's own runtime calls.", step, file,
-                    spec.line, f"keep to {', '.join(sorted(STEP_EXTENSION_HOOKS_HONOURED))} "
-                    "(flowassets calls them in every task), or run this flow with Metaflow.")]
+                    spec.line, f"keep to {keep} (flowassets calls them in every task), or run "
+                    "this flow with Metaflow.")]
 
 
 def _check_schedule(flow: str, spec: DecoratorSpec, file: str | None) -> list[Problem]:
