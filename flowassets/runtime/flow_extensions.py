@@ -45,7 +45,7 @@ def init_flow_decorators(flow: Any, specs: Iterable[DecoratorSpec]) -> None:
         # As Metaflow: a decorator allowed several times has no options.
         options = {} if decorators[0].allow_multiple else resolve_options(decorators[0].options)
         for deco in decorators:
-            deco.flow_init(flow, flow._graph, None, None, None, _logger, _echo, options)
+            deco.flow_init(flow, flow._graph, None, None, None, metaflow_logger, _echo, options)
 
 
 def task_variables(flow_cls: type, specs: Iterable[DecoratorSpec],
@@ -71,7 +71,7 @@ def task_variables(flow_cls: type, specs: Iterable[DecoratorSpec],
         options = {} if decorators[0].allow_multiple else resolve_options(decorators[0].options,
                                                                           words)
         for deco in decorators:
-            deco.flow_init(flow, flow._graph, None, None, None, _logger, _echo, options)
+            deco.flow_init(flow, flow._graph, None, None, None, metaflow_logger, _echo, options)
             for option, value in deco.get_top_level_options():
                 if value is not None:
                     handed[option_variable(option)] = _as_word(value)
@@ -114,7 +114,7 @@ def _words_for(words: list[str], options: dict[str, Any]) -> list[str]:
     return mine
 
 
-def _logger(body: str = "", system_msg: bool = False, head: str = "", bad: bool = False,
+def metaflow_logger(body: str = "", system_msg: bool = False, head: str = "", bad: bool = False,
             timestamp: bool = True, pid: Any = None) -> None:
     """Metaflow's logger signature, writing to the task's stderr."""
     print(f"{head}{body}", file=sys.stderr)

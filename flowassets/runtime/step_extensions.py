@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable
 
 from ..authoring.decorators import DecoratorSpec
-from .flow_extensions import _logger
+from .flow_extensions import metaflow_logger
 
 
 def extension_decorators(flow: Any, step: str, specs: Iterable[DecoratorSpec]) -> list[Any]:
@@ -46,7 +46,7 @@ def run_with_hooks(decorators: list[Any], flow: Any, step: str, run_id: str, tas
     everyone = _all_decorators(flow, step)  # step_init sees all the step's decorators
     for deco in decorators:
         deco.external_init()
-        deco.step_init(flow, graph, step, everyone, None, None, _logger)
+        deco.step_init(flow, graph, step, everyone, None, None, metaflow_logger)
     task_ok = False
     try:
         for deco in decorators:
