@@ -101,8 +101,10 @@ def translator_options_for(request: LaunchRequest, instance: Any) -> dict[str, A
 
 def asks_for_kubernetes(options: dict[str, Any]) -> bool:
     """Whether the translator options send every step to Kubernetes (``--with kubernetes``)."""
-    names = {str(text).partition(":")[0].strip() for text in options.get("with_decorators", ())}
-    return "kubernetes" in names or options.get("with_kubernetes") is not None
+    from ..authoring.decospecs import parse_decospecs
+
+    added = parse_decospecs(options.get("with_decorators"))
+    return any(s.name == "kubernetes" for s in added) or options.get("with_kubernetes") is not None
 
 
 def launch(request: LaunchRequest, out: TextIO | None = None,

@@ -21,7 +21,7 @@ from ..authoring.decorators import KUBERNETES_DEFAULTS, DecoratorSpec
 from ..errors import DecoratorError, Problem
 from ..graph import model
 from ..graph.decorator_checks.kubernetes_values import KUBERNETES_CHECKS, SHM_PATH, parse_key_values
-from .spec import Resources, merged_resources, timeout_seconds
+from .spec import Resources, merged_resources, retry_times, timeout_seconds
 
 COMPUTE_TAG = "flowassets/compute"
 #: On a step whose tasks each get a pod of their own: its op runs beside the run worker.
@@ -245,7 +245,7 @@ def deadline_seconds(graph: model.FlowGraph, node: model.StepNode) -> int:
     if not limit or any(graph[p].kind == model.FOREACH for p in node.split_parents if p in graph.steps):
         return DEFAULT_TIMEOUT_S
     retry = node.decorator("retry")
-    times = int(float(retry.resolved()["times"])) if retry else 0
+    times = retry_times(node.decorators)
     delay_s = 60 * int(float(retry.resolved()["minutes_between_retries"])) if retry else 0
     return min(DEFAULT_TIMEOUT_S, limit * (times + 1) + delay_s * times + DEADLINE_GRACE_S)
 
@@ -266,7 +266,6 @@ def step_namespace(k8s_config: Mapping[str, Any] | None) -> str | None:
     dagster-k8s's step handler takes the namespace from the executor/launcher, not from op
     tags, so an executor that honours per-step namespaces reads it here."""
     return ((k8s_config or {}).get("job_metadata") or {}).get("namespace")
-
 
 
 def _names(value: Any) -> tuple[str, ...]:

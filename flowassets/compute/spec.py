@@ -1,4 +1,4 @@
-"""What the compute mappings read from a step's decorators: its merged resources and timeout.
+"""What the compute mappings read from a step's decorators: merged resources, timeout, retries.
 
 The values were checked when the graph was built (``graph/decorator_checks``); here they are
 only combined the way Metaflow combines them, for ``compute/kubernetes.py`` (pod fields) and for
@@ -33,6 +33,14 @@ def timeout_seconds(specs: Iterable[DecoratorSpec]) -> int | None:
         if spec.name == "timeout":
             return timeout_spec_seconds(spec)
     return None
+
+
+def retry_times(specs: Iterable[DecoratorSpec]) -> int:
+    """How many times @retry re-runs a failed task (0 without @retry)."""
+    for spec in specs:
+        if spec.name == "retry":
+            return int(float(spec.resolved()["times"]))
+    return 0
 
 
 def merged_resources(specs: Iterable[DecoratorSpec]) -> Resources:

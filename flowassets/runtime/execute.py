@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..compute.spec import timeout_seconds
+from ..compute.spec import retry_times, timeout_seconds
 from ..errors import StepFailure
 from ..graph import model
 from ..storage.manifest import StepResult, TaskRecord
@@ -61,7 +61,7 @@ def run_tasks(ctx: RunContext, node: model.StepNode, specs: list[TaskSpec],
     progress display about reused tasks here (a loop tells once for all its passes)."""
     step = node.name
     retry = node.decorator("retry")
-    times = int(float(retry.resolved()["times"])) if retry else 0
+    times = retry_times(node.decorators)
     delay_s = 60 * float(retry.resolved()["minutes_between_retries"]) if retry else 0.0
     limit = timeout_seconds(node.decorators)
     workers = settings.max_workers

@@ -21,7 +21,7 @@ from ..cards import render as cards
 from ..compute.kubernetes import (
     MAIN_IP_ENV, NODE_IP_ENV, NODE_NAME_ENV, POD_IP_ENV, POD_NAME_ENV, POD_NAMESPACE_ENV,
 )
-from ..compute.spec import timeout_seconds
+from ..compute.spec import retry_times, timeout_seconds
 from ..errors import FlowassetsError, ForeachError, StepFailure, TaskTimeout
 from ..graph import model
 from ..storage.artifacts import ArtifactStore
@@ -179,9 +179,10 @@ def _call_step(spec: TaskSpec, ctx: RunContext, node: model.StepNode, flow: Any,
     is_metaflow = metaflow_adapter.is_metaflow_class(ctx.flow_cls)
     body = getattr(flow, spec.step)
     inputs = None
+    parents: list[Any] | None = None  # the input tasks as flow objects, once built
     if node.is_join:
-        flows = [_input_flow(ctx, rec, param_names) for rec in spec.inputs]
-        inputs = metaflow_adapter.make_inputs(flows) if is_metaflow else Inputs(flows)
+        parents = [_input_flow(ctx, rec, param_names) for rec in spec.inputs]
+        inputs = metaflow_adapter.make_inputs(parents) if is_metaflow else Inputs(parents)
 
     def call_body() -> None:
         if inputs is None:
@@ -208,13 +209,13 @@ def _call_step(spec: TaskSpec, ctx: RunContext, node: model.StepNode, flow: Any,
     if not extensions:
         call_wrapped()
         return
-    retry = node.decorator("retry")
-    max_retries = int(float(retry.resolved()["times"])) if retry else 0
     # Metaflow hands task_pre_step its parent tasks' datastores (start: the parameters task);
     # here the parents as flow objects reading their artifacts (start: the flow itself).
-    parents = [_input_flow(ctx, rec, param_names) for rec in spec.inputs] or [flow]
+    if parents is None:
+        parents = [_input_flow(ctx, rec, param_names) for rec in spec.inputs]
     step_extensions.run_with_hooks(extensions, flow, spec.step, ctx.run_id, spec.task_id,
-                                   spec.attempt, max_retries, parents, inputs, call_wrapped)
+                                   spec.attempt, retry_times(node.decorators), parents or [flow],
+                                   inputs, call_wrapped)
 
 
 def pod_placement() -> dict[str, str] | None:

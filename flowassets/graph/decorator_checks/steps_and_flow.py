@@ -23,7 +23,6 @@ from .kubernetes_values import KUBERNETES_CHECKS, RESOURCE_CHECKS, kubernetes_co
 from .values import Checker, boolean, non_negative_int
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-UNSUPPORTED = UNSUPPORTED_STEP_DECORATORS
 
 
 def string_list(name: str, value: Any) -> str | None:
@@ -87,19 +86,21 @@ def check_step_decorators(flow: str, step: str, specs: Iterable[DecoratorSpec], 
             problems.append(Problem("decorator-duplicate", flow, f"@{spec.name} is applied twice.",
                                     step, file, spec.line, "keep one."))
         seen.add(spec.name)
-        if spec.name in UNSUPPORTED:
+        if spec.name in UNSUPPORTED_STEP_DECORATORS:
             problems.append(Problem("decorator-unsupported", flow,
-                                    UNSUPPORTED[spec.name] + _added_by(spec), step, file, spec.line))
+                                    UNSUPPORTED_STEP_DECORATORS[spec.name] + _added_by(spec), step,
+                                    file, spec.line))
             continue
         if spec.extension and spec.name not in STEP_DEFAULTS:
             problems.extend(_check_extension_decorator(flow, step, spec, file))
             continue
         if spec.name not in STEP_DEFAULTS:
+            runs = ", ".join("@" + n for n in STEP_DEFAULTS if n not in UNSUPPORTED_STEP_DECORATORS)
             problems.append(Problem(
                 "decorator-unknown", flow, f"flowassets does not know the step decorator "
                 f"@{spec.name}{_added_by(spec)}.", step, file, spec.line,
-                f"use one of {', '.join('@' + n for n in STEP_DEFAULTS if n not in UNSUPPORTED)}, "
-                "or a custom step decorator (user_step_decorator) for code around the step."))
+                f"use one of {runs}, or a custom step decorator (user_step_decorator) for code "
+                "around the step."))
             continue
         problems.extend(check_decorator_args(flow, step, spec, file))
     if node is not None and node.kind == "foreach" and "catch" in seen:
