@@ -74,13 +74,19 @@ def test_flow_init_runs_in_every_task_with_options(tmp_path, mf_options, fa_opti
     assert [value for _, value in steps[1]] == ["each", "end", "join", "start"]
 
 
-def test_decorator_with_a_hook_only_metaflow_calls_is_refused_at_build(tmp_path):
-    both = _both(tmp_path, "extension_step_hook.py", "AuditedFlow")
+def refused_at_build(both: Comparison, decorator: str) -> str:
+    """Metaflow ran the flow (its runtime called the hook); flowassets refused it before
+    anything ran. The refusal's line for ``decorator``, for the caller's own checks."""
     mf, fa = both.metaflow, both.flowassets
     assert mf.returncode == 0 and "audited by Metaflow's runtime" in mf.output, mf.output[-2000:]
     assert fa.returncode != 0
     assert "cannot be built into a Dagster job" in fa.output, fa.output[-2000:]
-    refusal = next(line for line in fa.output.splitlines() if "@audit_steps" in line)
-    assert "AuditedFlow" in refusal and "flow_init_ctx" in refusal, refusal
     assert "run this flow with Metaflow" in fa.output
     assert not fa.steps  # nothing ran: no run to read back
+    return next(line for line in fa.output.splitlines() if f"@{decorator}" in line)
+
+
+def test_decorator_with_a_hook_only_metaflow_calls_is_refused_at_build(tmp_path):
+    refusal = refused_at_build(_both(tmp_path, "extension_step_hook.py", "AuditedFlow"),
+                               "audit_steps")
+    assert "AuditedFlow" in refusal and "flow_init_ctx" in refusal, refusal

@@ -7,7 +7,7 @@ runs."""
 
 from __future__ import annotations
 
-from tests.metaflow_files.test_extension_flow_decorators import _both, _values
+from tests.metaflow_files.test_extension_flow_decorators import _both, _values, refused_at_build
 
 
 def test_task_hooks_run_in_every_task_as_under_metaflow(tmp_path):
@@ -38,12 +38,7 @@ def test_task_hooks_run_in_every_task_as_under_metaflow(tmp_path):
 
 
 def test_step_decorator_with_a_runtime_hook_is_refused_at_build(tmp_path):
-    both = _both(tmp_path, "extension_runtime_hook.py", "AuditedTasksFlow")
-    mf, fa = both.metaflow, both.flowassets
-    assert mf.returncode == 0 and "audited by Metaflow's runtime" in mf.output, mf.output[-2000:]
-    assert fa.returncode != 0
-    assert "cannot be built into a Dagster job" in fa.output, fa.output[-2000:]
-    refusal = next(line for line in fa.output.splitlines() if "@audit_tasks" in line)
+    refusal = refused_at_build(_both(tmp_path, "extension_runtime_hook.py", "AuditedTasksFlow"),
+                               "audit_tasks")
     assert "AuditedTasksFlow" in refusal and "'start'" in refusal, refusal
     assert "runtime_task_created" in refusal, refusal
-    assert not fa.steps  # nothing ran: no run to read back
